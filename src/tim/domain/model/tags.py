@@ -1,0 +1,58 @@
+"""Tags: validated names, tag records and their order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from attrs import frozen
+
+from tim.domain.model.errors import InvalidInput
+from tim.domain.model.fields import first_forbidden_character, require_text
+
+MAX_TAG_NAME_LENGTH = 160
+SEARCH_DELIMITER = "|"
+
+
+def parse_tag_name(value: object, field: str = "name") -> str:
+    """Trim a tag name and check it: 1..160 characters, no `|`, no control characters."""
+    name = require_text(field, value).strip()
+    if not name:
+        raise InvalidInput.of(field, "must not be empty")
+    if len(name) > MAX_TAG_NAME_LENGTH:
+        raise InvalidInput.of(field, f"must be at most {MAX_TAG_NAME_LENGTH} characters")
+    bad = first_forbidden_character(name, SEARCH_DELIMITER)
+    if bad is not None:
+        raise InvalidInput.of(field, f"must not contain {bad!r}")
+    return name
+
+
+def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
+    """A list of tag names as given with an image: each checked, repeats collapsed,
+    first-seen order kept."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidInput.of(field, "must be a list of tag names")
+    names: dict[str, None] = {}
+    for index, value in enumerate(values):
+        names[parse_tag_name(value, f"{field}[{index}]")] = None
+    return tuple(names)
+
+
+def tag_order(name: str) -> tuple[str, str]:
+    """Alphabetical: by case-folded name, ties by the exact name."""
+    return (name.casefold(), name)
+
+
+@frozen
+class Tag:
+    id: int
+    name: str
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return tag_order(self.name)
+
+
+def sorted_tags(tags: Iterable[Tag]) -> tuple[Tag, ...]:
+    return tuple(sorted(tags, key=lambda tag: tag.sort_key))

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from attrs import define, field
+
+from tim.domain.model.settings import Settings
+from tim.ports.blob_store import BlobStore
+from tim.ports.clock import Clock
+from tim.ports.repository import Repository
+
+
+@define(kw_only=True)
+class UseCases:
+    """The ports every use case works through."""
+
+    repository: Repository
+    blobs: BlobStore
+    clock: Clock
+    settings: Settings = Settings()
+    # image id -> when its pending upload was last looked for in the store
+    _last_checked: dict[int, int] = field(factory=dict, init=False, repr=False)
+
+    def expires_at(self) -> int:
+        return self.clock.now() + self.settings.url_expiry_seconds

@@ -1,0 +1,126 @@
+"""Use cases for moving files: signed PUTs and GETs served by tim, verified
+completion of uploads made straight to the store, and download URLs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+
+from attrs import evolve, frozen
+
+from tim.domain.model.errors import (
+    AccessDenied,
+    AlreadyUploaded,
+    NotFound,
+    SizeMismatch,
+    StorageUnavailable,
+    UploadIncomplete,
+)
+from tim.domain.model.images import ImageRecord, parse_image_id
+from tim.domain.use_cases.base import UseCases
+
+log = logging.getLogger(__name__)
+
+
+@frozen
+class Download:
+    image: ImageRecord
+    chunks: Iterator[bytes]
+
+
+class TransferUseCases(UseCases):
+    def receive_upload(
+        self, key: str, params: Mapping[str, str], chunks: Iterable[bytes], *, content_length: int | None = None
+    ) -> ImageRecord:
+        """A PUT to a signed upload URL: store exactly the declared bytes and
+        mark the image uploaded. A second PUT, once stored, is refused."""
+        pinned = self.blobs.check_signed_request("PUT", key, params, self.clock.now())
+        image = self.repository.get_image_by_blob_key(key)
+        if image is None:
+            raise NotFound("this upload's image no longer exists")
+        if pinned != image.size:
+            raise AccessDenied("this URL was not issued for this image")
+        return self._store_file(image, chunks, content_length)
+
+    def upload_file(self, image_id: object, chunks: Iterable[bytes], *, content_length: int | None = None) -> ImageRecord:
+        """Store the file of an image made with create_image, streamed from
+        the embedding program itself (no URL involved)."""
+        return self._store_file(self._image(image_id), chunks, content_length)
+
+    def _store_file(self, image: ImageRecord, chunks: Iterable[bytes], content_length: int | None) -> ImageRecord:
+        if image.is_uploaded:
+            raise AlreadyUploaded(image.id)
+        if content_length is not None and content_length != image.size:
+            raise SizeMismatch(image.size, content_length)
+        self.blobs.put(image.blob_key, chunks, image.size)
+        stored = self.repository.mark_uploaded(image.id, self.clock.now())
+        if stored is None:  # deleted while the bytes were arriving
+            self.forget_blob(image.blob_key)
+            raise NotFound("this upload's image no longer exists")
+        return self.present(stored)
+
+    def open_download(self, key: str, params: Mapping[str, str]) -> Download:
+        """A GET of a signed download URL: the image and its bytes."""
+        self.blobs.check_signed_request("GET", key, params, self.clock.now())
+        image = self.repository.get_image_by_blob_key(key)
+        if image is None or not image.is_uploaded:
+            raise NotFound("this image's file does not exist")
+        return Download(image, self.blobs.get(key))
+
+    def complete_upload(self, image_id: object) -> ImageRecord:
+        """Confirm an upload made straight to the store: the object must
+        exist with exactly the declared size. Idempotent. A wrong-size
+        object is removed, so that the client can upload again."""
+        image = self._image(image_id)
+        if not image.is_uploaded:
+            image = self._verify(image, remove_wrong_size=True)
+            if not image.is_uploaded:
+                raise UploadIncomplete(f"no file of {image.size} bytes has been uploaded for image {image.id}")
+        return self.present(image)
+
+    def present(self, image: ImageRecord) -> ImageRecord:
+        """The record as callers see it: a pending upload looked for in the
+        store (at most once per record per interval), and a download URL
+        once the file is stored."""
+        if not image.is_uploaded and self._due_for_check(image):
+            image = self._verify(image, remove_wrong_size=False)
+        if not image.is_uploaded:
+            return image
+        return evolve(image, url=self.blobs.download_url(image.blob_key, image.filename, self.expires_at()))
+
+    def _image(self, image_id: object) -> ImageRecord:
+        number = parse_image_id(image_id)
+        image = None if number is None else self.repository.get_image(number)
+        if image is None:
+            raise NotFound(f"image {image_id} does not exist")
+        return image
+
+    def _due_for_check(self, image: ImageRecord) -> bool:
+        if self.blobs.completes_on_put:
+            return False  # tim received every PUT itself, so the record is current
+        now = self.clock.now()
+        last = self._last_checked.get(image.id)
+        if last is not None and now - last < self.settings.pending_check_interval_seconds:
+            return False
+        if len(self._last_checked) > 100_000:  # bound the memory of a long-running process
+            self._last_checked.clear()
+        self._last_checked[image.id] = now
+        return True
+
+    def _verify(self, image: ImageRecord, *, remove_wrong_size: bool) -> ImageRecord:
+        stored_size = self.blobs.stat(image.blob_key)
+        if stored_size == image.size:
+            self._last_checked.pop(image.id, None)
+            return self.repository.mark_uploaded(image.id, self.clock.now()) or image
+        if stored_size is not None and remove_wrong_size:
+            log.info("removing object of image %s: %s bytes, expected %s", image.id, stored_size, image.size)
+            self.forget_blob(image.blob_key)
+        return image
+
+    def forget_blob(self, key: str) -> None:
+        """Delete an object nobody may reach any more; a store that is down
+        only leaves it for the sweep."""
+        try:
+            self.blobs.delete(key)
+        except StorageUnavailable:
+            log.warning("could not delete object %s; the sweep will remove it", key)
