@@ -1,12 +1,16 @@
 """The composition root: turns configuration into a ready ImageManager.
 
 The only module that picks adapters. Every entrypoint (embedding, HTTP,
-CLI) and the tests build tim through `build_manager`.
+CLI) and the tests build tim through `build_manager`. Adapters are imported
+when chosen, so an embedder on SQLite never loads boto3 or psycopg.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from attrs import field, frozen, validators
 
@@ -24,6 +28,7 @@ from tim.ports.repository import Repository
 # Where the HTTP entrypoint serves signed PUTs and GETs for local stores.
 BLOB_ROUTE = "/v1/blobs"
 MEMORY = "memory:"
+SECRET_FILE = "url-signing.secret"
 
 
 class ConfigError(Exception):
@@ -34,8 +39,12 @@ class ConfigError(Exception):
 class Config:
     database_url: str = MEMORY
     blobstore_url: str = MEMORY
+    # The base URL clients reach tim at; signed URLs of local stores start with it.
     public_url: str = "http://127.0.0.1:8000"
+    # Secret for signed URLs of local stores; else one kept in data_dir (or the
+    # file store's folder), else a random one for the life of the process.
     secret: str | None = None
+    data_dir: str | None = None
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     max_image_bytes: int = field(default=DEFAULT_MAX_IMAGE_BYTES, validator=validators.gt(0))
 
@@ -56,22 +65,78 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
 
 
 def open_repository(url: str) -> Repository:
+    scheme = url.split(":", 1)[0].lower()
     if url == MEMORY:
         return MemoryRepository()
-    raise ConfigError(f"unsupported database URL {url!r} (expected {MEMORY!r})")
+    if scheme == "sqlite":
+        from tim.adapters.sqlite.repository import SqliteRepository
+
+        return SqliteRepository.open(_sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from tim.adapters.postgres.repository import PostgresRepository
+
+        return PostgresRepository.open(url)
+    raise ConfigError(f"unsupported database URL {url!r}: use memory:, sqlite:///PATH or postgresql://...")
 
 
 def open_blob_store(config: Config) -> BlobStore:
     url = config.blobstore_url
+    scheme = url.split(":", 1)[0].lower()
     if url == MEMORY:
-        return MemoryBlobStore(url_signer(config, secret=config.secret))
-    raise ConfigError(f"unsupported blob store URL {url!r} (expected {MEMORY!r})")
+        return MemoryBlobStore(_signer(config, None))
+    if scheme == "file":
+        from tim.adapters.filesystem.blob_store import FileBlobStore
+
+        root = _file_path(url)
+        return FileBlobStore(root, _signer(config, Path(config.data_dir) if config.data_dir else root))
+    if scheme == "s3":
+        from tim.adapters.s3.blob_store import S3BlobStore
+
+        return S3BlobStore.from_url(url)
+    raise ConfigError(f"unsupported blob store URL {url!r}: use memory:, file:///PATH or s3://BUCKET/PREFIX")
 
 
-def url_signer(config: Config, *, secret: str | None) -> UrlSigner:
-    """Signs URLs that tim serves itself; without a configured secret, a
-    random one that lives as long as the process."""
-    key = secret.encode() if secret else secrets.token_bytes(32)
-    if len(key) < 16:
-        raise ConfigError("TIM_SECRET must be at least 16 bytes long")
-    return UrlSigner(key, config.public_url.rstrip("/") + BLOB_ROUTE)
+def _sqlite_path(url: str) -> Path:
+    """sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them."""
+    if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
+        raise ConfigError(f"a SQLite URL looks like sqlite:///relative/path.db or sqlite:////absolute/path.db, not {url!r}")
+    return Path(unquote(url[len("sqlite:///") :]))
+
+
+def _file_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
+        raise ConfigError(f"a file store URL looks like file:///absolute/path, not {url!r}")
+    return Path(unquote(parts.path))
+
+
+def _signer(config: Config, secret_dir: Path | None) -> UrlSigner:
+    if config.secret:
+        secret = config.secret.encode()
+        if len(secret) < 16:
+            raise ConfigError("the URL signing secret (TIM_SECRET) must be at least 16 bytes long")
+    elif secret_dir is not None:
+        secret = _kept_secret(secret_dir / SECRET_FILE)
+    else:
+        secret = secrets.token_bytes(32)
+    return UrlSigner(secret, config.public_url.rstrip("/") + BLOB_ROUTE)
+
+
+def _kept_secret(path: Path) -> bytes:
+    """The secret kept at `path`, made on first use. Written to a temporary
+    file and linked into place, so concurrent first starts agree on one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        temporary.write_text(secrets.token_hex(32))
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            temporary.unlink()
+    secret = path.read_text().strip().encode()
+    if len(secret) < 16:
+        raise ConfigError(f"the URL signing secret in {path} is too short (at least 16 bytes)")
+    return secret

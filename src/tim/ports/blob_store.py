@@ -6,7 +6,23 @@ Keys are made by tim (see `new_blob_key`), never taken from user input.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from enum import Enum
 from typing import Protocol
+
+from attrs import frozen
+
+
+class UploadState(Enum):
+    STORED = "stored"
+    MISSING = "missing"
+    WRONG_SIZE = "wrong_size"
+
+
+@frozen
+class StoredObject:
+    key: str
+    size: int
+    modified_timestamp: int
 
 
 class BlobStore(Protocol):
@@ -19,13 +35,21 @@ class BlobStore(Protocol):
         """The stored bytes in chunks. Raises NotFound."""
 
     def stat(self, key: str) -> int | None:
-        """The stored size, or None when there is no object."""
+        """The size of the (permanent) file, or None when there is none."""
 
     def delete(self, key: str) -> None:
         """Remove the object; no error if it is gone already."""
 
-    def keys(self) -> Iterator[str]:
-        """Every stored key, for sweeps that look for unreferenced objects."""
+    def objects(self) -> Iterator[StoredObject]:
+        """Every stored object (uploaded or still at its upload URL), for
+        sweeps that look for unreferenced ones. Fetched in batches."""
+
+    def confirm_upload(self, key: str, size: int) -> UploadState:
+        """For stores that clients upload to directly: look at what arrived
+        at the upload URL. Exactly `size` bytes: make it the permanent file
+        (so a replayed PUT to the upload URL changes nothing anyone reads)
+        and return STORED. Nothing there: MISSING. Another size: remove it
+        and return WRONG_SIZE. Idempotent: STORED again once done."""
 
     def upload_url(self, key: str, size: int, expires_at: int) -> str:
         """An absolute URL that accepts one PUT of exactly `size` bytes until `expires_at`."""

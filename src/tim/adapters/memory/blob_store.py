@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 
-from tim.adapters.signed_urls import UrlSigner
+from tim.adapters.signed_urls import UrlSigner, confirm_in_place
 from tim.domain.model.errors import NotFound, SizeMismatch
+from tim.ports.blob_store import StoredObject, UploadState
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -17,6 +19,7 @@ class MemoryBlobStore:
     def __init__(self, signer: UrlSigner):
         self._signer = signer
         self._objects: dict[str, bytes] = {}
+        self._modified: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
@@ -29,6 +32,7 @@ class MemoryBlobStore:
             raise SizeMismatch(size, len(data))
         with self._lock:
             self._objects[key] = bytes(data)
+            self._modified[key] = int(time.time())
 
     def get(self, key: str) -> Iterator[bytes]:
         with self._lock:
@@ -45,10 +49,15 @@ class MemoryBlobStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self._objects.pop(key, None)
+            self._modified.pop(key, None)
 
-    def keys(self) -> Iterator[str]:
+    def objects(self) -> Iterator[StoredObject]:
         with self._lock:
-            return iter(sorted(self._objects))
+            listing = [StoredObject(key, len(data), self._modified[key]) for key, data in sorted(self._objects.items())]
+        return iter(listing)
+
+    def confirm_upload(self, key: str, size: int) -> UploadState:
+        return confirm_in_place(self, key, size)
 
     def upload_url(self, key: str, size: int, expires_at: int) -> str:
         return self._signer.url("PUT", key, expires_at, size)

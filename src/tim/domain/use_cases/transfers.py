@@ -18,6 +18,7 @@ from tim.domain.model.errors import (
 )
 from tim.domain.model.images import ImageRecord, parse_image_id
 from tim.domain.use_cases.base import UseCases
+from tim.ports.blob_store import UploadState
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class TransferUseCases(UseCases):
         object is removed, so that the client can upload again."""
         image = self._image(image_id)
         if not image.is_uploaded:
-            image = self._verify(image, remove_wrong_size=True)
+            image = self._verify(image)
             if not image.is_uploaded:
                 raise UploadIncomplete(f"no file of {image.size} bytes has been uploaded for image {image.id}")
         return self.present(image)
@@ -83,7 +84,7 @@ class TransferUseCases(UseCases):
         store (at most once per record per interval), and a download URL
         once the file is stored."""
         if not image.is_uploaded and self._due_for_check(image):
-            image = self._verify(image, remove_wrong_size=False)
+            image = self._verify(image)
         if not image.is_uploaded:
             return image
         return evolve(image, url=self.blobs.download_url(image.blob_key, image.filename, self.expires_at()))
@@ -107,14 +108,13 @@ class TransferUseCases(UseCases):
         self._last_checked[image.id] = now
         return True
 
-    def _verify(self, image: ImageRecord, *, remove_wrong_size: bool) -> ImageRecord:
-        stored_size = self.blobs.stat(image.blob_key)
-        if stored_size == image.size:
+    def _verify(self, image: ImageRecord) -> ImageRecord:
+        state = self.blobs.confirm_upload(image.blob_key, image.size)
+        if state is UploadState.STORED:
             self._last_checked.pop(image.id, None)
             return self.repository.mark_uploaded(image.id, self.clock.now()) or image
-        if stored_size is not None and remove_wrong_size:
-            log.info("removing object of image %s: %s bytes, expected %s", image.id, stored_size, image.size)
-            self.forget_blob(image.blob_key)
+        if state is UploadState.WRONG_SIZE:
+            log.info("removed the upload of image %s: it did not have %s bytes", image.id, image.size)
         return image
 
     def forget_blob(self, key: str) -> None:

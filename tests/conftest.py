@@ -1,0 +1,59 @@
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import backends
+
+pytest_plugins = [f"backends.{name}" for name in backends.NAMES]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SAMPLE_DICOM = Path(__file__).resolve().parents[2] / "shared" / "samples" / "image-00000.dcm"
+
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=200)
+settings.load_profile("ci" if IN_CI else "default")
+
+
+def unavailable(reason: str):
+    """Skip a test whose real service is missing, except in CI, where that is a failure."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI must provide it)", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_generate_tests(metafunc):
+    for kind in ("repositories", "blob_stores"):
+        if kind in metafunc.fixturenames:
+            metafunc.parametrize(kind, backends.offering(kind), indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def repositories(request):
+    """A factory of fresh repositories of one kind (parametrised over all)."""
+    return request.getfixturevalue(f"{request.param}_repositories")
+
+
+@pytest.fixture(scope="session")
+def blob_stores(request):
+    """A factory of fresh blob stores of one kind (parametrised over all)."""
+    return request.getfixturevalue(f"{request.param}_blob_stores")
+
+
+@pytest.fixture
+def repository(repositories):
+    with repositories() as repository:
+        yield repository
+
+
+@pytest.fixture
+def blob_store(blob_stores):
+    with blob_stores() as store:
+        yield store
+
+
+@pytest.fixture(scope="session")
+def sample_dicom() -> Path:
+    assert SAMPLE_DICOM.is_file(), f"the DICOM sample is missing at {SAMPLE_DICOM}"
+    return SAMPLE_DICOM
