@@ -30,6 +30,9 @@ def parse_filename(value: object) -> str:
 
 
 def parse_size(value: object, maximum: int) -> int:
+    """Whole bytes, 1..maximum. A JSON number, not text that looks like one."""
+    if isinstance(value, str):
+        raise InvalidInput.of("size", "must be an integer")
     return parse_int("size", value, minimum=1, maximum=maximum)
 
 

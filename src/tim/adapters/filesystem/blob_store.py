@@ -1,0 +1,181 @@
+"""Image files kept as plain files in one folder.
+
+Layout: `root/objects/<first two characters of the key>/<key>` for stored
+objects and `root/tmp/` for files still arriving. Both live under one root,
+so on one filesystem, and moving a finished file into place is an atomic
+rename: a reader sees the whole file or none.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
+from pathlib import Path
+
+from tim.adapters.filesystem.files import (
+    FileChunks,
+    entries,
+    fsync_directory,
+    make_directory,
+    storage_errors,
+    write_all,
+)
+from tim.adapters.signed_urls import UrlSigner, confirm_in_place
+from tim.domain.model.errors import NotFound, SizeMismatch
+from tim.ports.blob_store import StoredObject, UploadState
+
+CHUNK_SIZE = 1024 * 1024
+# The shape of `new_blob_key()`. Nothing else can name a file, so no key can
+# reach outside the store ("../x", "/etc/passwd", "AB" + ...).
+KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
+SHARD_SHAPE = re.compile(r"[0-9a-f]{2}")
+OBJECT_MODE = 0o640
+# Temporaries this old are left by a killed process; younger ones may still
+# be written by another process sharing the folder.
+STALE_TEMPORARY_SECONDS = 3600
+
+
+class FileBlobStore:
+    """Objects as files under `root`, written atomically and durably; signed
+    URLs for PUT and GET that tim serves itself."""
+
+    completes_on_put = True
+
+    def __init__(self, root: Path, signer: UrlSigner):
+        self._root = Path(root)
+        self._objects = self._root / "objects"
+        self._temporaries = self._root / "tmp"
+        self._signer = signer
+        with storage_errors(f"the file store at {self._root} cannot be opened"):
+            self._objects.mkdir(parents=True, exist_ok=True)
+            self._temporaries.mkdir(exist_ok=True)
+        self._remove_stale_temporaries()
+
+    def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
+        final = self._path(key)
+        if final is None:
+            raise ValueError(f"{key!r} is not an object key made by tim")
+        doing = f"the file store at {self._root} cannot store object {key}"
+        with storage_errors(doing):
+            fd, temporary = tempfile.mkstemp(prefix=f"{key}.", suffix=".part", dir=self._temporaries)
+        try:
+            _write_and_close(fd, chunks, size, doing)
+            with storage_errors(doing):
+                make_directory(final.parent)
+                os.replace(temporary, final)
+                fsync_directory(final.parent)
+        except BaseException:  # including SizeMismatch and the source's errors
+            with suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    def get(self, key: str) -> Iterator[bytes]:
+        path = self._path(key)
+        if path is None:
+            raise _missing(key)
+        doing = f"the file store at {self._root} cannot read object {key}"
+        with storage_errors(doing):
+            try:
+                file = open(path, "rb", buffering=0)  # FileChunks closes it
+            except FileNotFoundError:
+                raise _missing(key) from None
+        return FileChunks(file, CHUNK_SIZE, doing)
+
+    def stat(self, key: str) -> int | None:
+        path = self._path(key)
+        if path is None:
+            return None
+        with storage_errors(f"the file store at {self._root} cannot look up object {key}"):
+            try:
+                return os.stat(path).st_size
+            except FileNotFoundError:
+                return None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        with storage_errors(f"the file store at {self._root} cannot delete object {key}"):
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def objects(self) -> Iterator[StoredObject]:
+        # One shard (1/256 of the objects) is listed at a time.
+        doing = f"the file store at {self._root} cannot list its objects"
+        with storage_errors(doing):
+            shards = [e for e in entries(self._objects) if SHARD_SHAPE.fullmatch(e.name) and e.is_dir()]
+        for shard in shards:
+            with storage_errors(doing):
+                found = list(self._objects_in(shard))
+            yield from found
+
+    def confirm_upload(self, key: str, size: int) -> UploadState:
+        return confirm_in_place(self, key, size)
+
+    def upload_url(self, key: str, size: int, expires_at: int) -> str:
+        return self._signer.url("PUT", key, expires_at, size)
+
+    def download_url(self, key: str, filename: str, expires_at: int) -> str:
+        return self._signer.url("GET", key, expires_at)
+
+    def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:
+        return self._signer.check(method, key, params, now)
+
+    def _path(self, key: str) -> Path | None:
+        """Where the object `key` lives, or None when `key` cannot name one."""
+        if not isinstance(key, str) or not KEY_SHAPE.fullmatch(key):
+            return None
+        return self._objects / key[:2] / key
+
+    def _objects_in(self, shard: os.DirEntry[str]) -> Iterator[StoredObject]:
+        for entry in entries(Path(shard.path)):
+            if not (KEY_SHAPE.fullmatch(entry.name) and entry.name.startswith(shard.name)):
+                continue
+            try:
+                status = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # deleted since the listing
+            if entry.is_file(follow_symlinks=False):
+                yield StoredObject(entry.name, status.st_size, int(status.st_mtime))
+
+    def _remove_stale_temporaries(self) -> None:
+        """Best effort: files a killed process left half-written."""
+        cutoff = time.time() - STALE_TEMPORARY_SECONDS
+        with suppress(OSError):
+            for entry in entries(self._temporaries):
+                with suppress(OSError):
+                    if not entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+
+
+def _write_and_close(fd: int, chunks: Iterable[bytes], size: int, doing: str) -> None:
+    """Write `size` bytes from `chunks` to `fd`, sync and close it; stop as
+    soon as the chunks run over."""
+    try:
+        with storage_errors(doing):
+            os.fchmod(fd, OBJECT_MODE)
+        received = 0
+        for chunk in chunks:  # the source's own errors pass through as they are
+            received += len(chunk)
+            if received > size:
+                raise SizeMismatch(size)
+            with storage_errors(doing):
+                write_all(fd, chunk)
+        if received != size:
+            raise SizeMismatch(size, received)
+        with storage_errors(doing):
+            os.fsync(fd)
+    except BaseException:
+        with suppress(OSError):
+            os.close(fd)
+        raise
+    with storage_errors(doing):
+        os.close(fd)
+
+
+def _missing(key: str) -> NotFound:
+    return NotFound(f"object {key} does not exist")

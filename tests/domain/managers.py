@@ -1,0 +1,34 @@
+"""ImageManagers on in-memory parts, for the use-case tests."""
+
+from tim.adapters.memory.blob_store import MemoryBlobStore
+from tim.adapters.memory.clock import ManualClock
+from tim.adapters.memory.repository import MemoryRepository
+from tim.adapters.signed_urls import UrlSigner
+from tim.domain.model.settings import Settings
+from tim.domain.use_cases.manager import ImageManager
+
+SECRET = b"use-case-tests-secret-0123456789"
+
+
+class DirectUploadStore(MemoryBlobStore):
+    """Like S3: clients upload straight to the store, so tim must check."""
+
+    completes_on_put = False
+
+    def __init__(self, signer):
+        super().__init__(signer)
+        self.confirmations = 0
+
+    def confirm_upload(self, key, size):
+        self.confirmations += 1
+        return super().confirm_upload(key, size)
+
+
+def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000):
+    store = (DirectUploadStore if direct_uploads else MemoryBlobStore)(UrlSigner(SECRET, "http://tim.test/v1/blobs"))
+    return ImageManager(
+        repository=MemoryRepository(),
+        blobs=store,
+        clock=ManualClock(1_700_000_000),
+        settings=Settings(max_image_bytes=max_image_bytes, url_expiry_seconds=3600, pending_check_interval_seconds=5),
+    )

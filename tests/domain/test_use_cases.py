@@ -1,0 +1,189 @@
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from managers import in_memory_manager
+from tim.domain.model.errors import (
+    AccessDenied,
+    AlreadyUploaded,
+    InvalidInput,
+    NotFound,
+    SizeMismatch,
+    TagNameTaken,
+    TooLarge,
+    UploadIncomplete,
+)
+
+
+def signed(url):
+    parts = urlsplit(url)
+    return parts.path.rsplit("/", 1)[1], dict(parse_qsl(parts.query))
+
+
+@pytest.fixture
+def tim():
+    return in_memory_manager()
+
+
+def test_two_step_upload_then_download(tim):
+    created = tim.create_image(created_by="ana", filename="scan.dcm", size=5, tags=["CT", "lung", "CT"])
+    assert created.image.url is None and [t.name for t in created.image.tags] == ["CT", "lung"]
+    key, params = signed(created.upload_url)
+    assert params["length"] == "5"
+    stored = tim.receive_upload(key, params, [b"he", b"llo"], content_length=5)
+    assert stored.uploaded_timestamp == tim.clock.now() and stored.url
+    download = tim.open_download(*signed(stored.url))
+    assert download.image.id == stored.id and b"".join(download.chunks) == b"hello"
+    assert tim.get_image(stored.id).url
+
+
+def test_an_upload_must_have_the_declared_length(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=5)
+    key, params = signed(created.upload_url)
+    with pytest.raises(SizeMismatch):
+        tim.receive_upload(key, params, [b"hello"], content_length=4)
+    with pytest.raises(SizeMismatch):
+        tim.receive_upload(key, params, [b"hello!"])
+    with pytest.raises(SizeMismatch):
+        tim.receive_upload(key, params, [b"hell"])
+    assert not tim.get_image(created.image.id).is_uploaded
+    assert tim.blobs.stat(key) is None
+
+
+def test_a_stored_file_cannot_be_replaced(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=1)
+    key, params = signed(created.upload_url)
+    tim.receive_upload(key, params, [b"1"])
+    with pytest.raises(AlreadyUploaded):
+        tim.receive_upload(key, params, [b"2"])
+    assert b"".join(tim.blobs.get(key)) == b"1"
+
+
+def test_signed_urls_expire_and_cannot_be_altered(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=1)
+    key, params = signed(created.upload_url)
+    with pytest.raises(AccessDenied):
+        tim.receive_upload(key, params | {"length": "2"}, [b"12"])
+    with pytest.raises(AccessDenied):
+        tim.open_download(key, params)
+    tim.clock.advance(3601)
+    with pytest.raises(AccessDenied):
+        tim.receive_upload(key, params, [b"1"])
+
+
+def test_one_shot_upload(tim):
+    image = tim.upload_image(created_by="bo", filename="x.png", data=b"abc", tags=["t"])
+    assert image.is_uploaded and image.size == 3 and image.created_by == "bo"
+    assert b"".join(tim.open_download(*signed(image.url)).chunks) == b"abc"
+    with pytest.raises(InvalidInput, match="image_data"):
+        tim.upload_image(created_by="bo", filename="x.png", data=b"")
+    with pytest.raises(TooLarge):
+        tim.upload_image(created_by="bo", filename="x.png", data=b"x" * 1001)
+    assert tim.list_images().total_results == 1
+
+
+def test_delete_removes_record_and_file(tim):
+    image = tim.upload_image(created_by="bo", filename="x.png", data=b"abc")
+    tim.delete_image(str(image.id))
+    with pytest.raises(NotFound):
+        tim.get_image(image.id)
+    with pytest.raises(NotFound):
+        tim.delete_image(image.id)
+    assert tim.blobs.stat(image.blob_key) is None
+    with pytest.raises(NotFound):
+        tim.open_download(*signed(image.url))
+
+
+def test_embedders_stream_a_file_without_urls(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=4)
+    with pytest.raises(UploadIncomplete):
+        tim.complete_upload(created.image.id)
+    image = tim.upload_file(created.image.id, iter([b"ab", b"cd"]))
+    assert image.is_uploaded and tim.complete_upload(created.image.id).is_uploaded
+
+
+def test_uploads_made_straight_to_the_store_are_found_lazily_and_on_completion():
+    tim = in_memory_manager(direct_uploads=True)
+    first = tim.create_image(created_by="ana", filename="a", size=3).image
+    second = tim.create_image(created_by="ana", filename="b", size=3).image
+    assert not tim.get_image(first.id).is_uploaded
+    tim.blobs.put(first.blob_key, [b"abc"], 3)  # the client's PUT, straight to the store
+    assert not tim.get_image(first.id).is_uploaded  # looked at a moment ago: not again yet
+    tim.clock.advance(5)
+    assert tim.get_image(first.id).is_uploaded
+    checks = tim.blobs.confirmations
+    tim.get_image(first.id)
+    assert tim.blobs.confirmations == checks  # uploaded records are never checked again
+    tim.blobs.put(second.blob_key, [b"ab!"], 3)
+    assert tim.complete_upload(second.id).is_uploaded  # no waiting for completion
+    third = tim.create_image(created_by="ana", filename="c", size=3).image
+    tim.blobs.put(third.blob_key, [b"abcd"], 4)
+    with pytest.raises(UploadIncomplete):
+        tim.complete_upload(third.id)
+    assert tim.blobs.stat(third.blob_key) is None  # the wrong-size object was removed
+
+
+def test_tags(tim):
+    chest = tim.create_tag(" Chest ")
+    assert chest.name == "Chest"
+    with pytest.raises(TagNameTaken) as taken:
+        tim.create_tag("Chest")
+    assert taken.value.existing == chest
+    image = tim.create_image(created_by="a", filename="a", size=1, tags=["Chest"]).image
+    assert tim.rename_tag(chest.id, name="chest").name == "chest"
+    assert [t.name for t in tim.get_image(image.id).tags] == ["chest"]
+    assert [i.id for i in tim.list_tag_images(chest.id).results] == [image.id]
+    tim.delete_tag(chest.id)
+    assert tim.get_image(image.id).tags == ()
+    for missing in (chest.id, 0, -1, "x", None, "1.0"):
+        with pytest.raises(NotFound):
+            tim.get_tag(missing)
+
+
+def test_updating_tags_replaces_them(tim):
+    image = tim.create_image(created_by="a", filename="a", size=1, tags=["a", "b"]).image
+    assert [t.name for t in tim.update_image_tags(image.id, tags=["c", "a"]).tags] == ["a", "c"]
+    assert [t.name for t in tim.list_tags().results] == ["a", "b", "c"]
+
+
+def test_search(tim):
+    a = tim.create_image(created_by="a", filename="a", size=1, tags=["Chest X-Ray", "adult"]).image
+    tim.clock.advance()
+    b = tim.create_image(created_by="a", filename="b", size=1, tags=["chest ct", "adult"]).image
+    assert [i.id for i in tim.search_images(match_tags="CHEST%").results] == [b.id, a.id]
+    assert [i.id for i in tim.search_images(exact_tags="adult", match_tags="%x-ray").results] == [a.id]
+    assert [i.id for i in tim.search_images(exact_tags="Adult").results] == []
+    assert [i.id for i in tim.search_images(exact_tags=["adult"], start_timestamp=b.created_timestamp).results] == [b.id]
+
+
+WRONG_INPUTS = [
+    (lambda t: t.create_image(created_by="a", filename="", size=1), "filename"),
+    (lambda t: t.create_image(created_by="a", filename="a", size=0), "size"),
+    (lambda t: t.create_image(created_by="a", filename="a", size=1, tags=["|"]), "tags[0]"),
+    (lambda t: t.create_image(created_by="", filename="a", size=1), "created_by"),
+    (lambda t: t.upload_image(created_by="a", filename="a/b", data=b"1"), "filename"),
+    (lambda t: t.upload_image(created_by="a", filename="a", data=b"1", tags="x"), "tags"),
+    (lambda t: t.list_images(page=-1), "page"),
+    (lambda t: t.list_images(limit=101), "limit"),
+    (lambda t: t.list_images(start_timestamp="soon"), "start_timestamp"),
+    (lambda t: t.list_images(uploaded_only="maybe"), "uploaded_only"),
+    (lambda t: t.search_images(), "exact_tags"),
+    (lambda t: t.search_images(match_tags="a", end_timestamp=-5), "end_timestamp"),
+    (lambda t: t.update_image_tags(1, tags=[""]), "tags[0]"),
+    (lambda t: t.list_tags(limit=0), "limit"),
+    (lambda t: t.create_tag("a|b"), "name"),
+    (lambda t: t.rename_tag(1, name=" "), "name"),
+    (lambda t: t.list_tag_images(1, page="x"), "page"),
+]
+
+
+@pytest.mark.parametrize("call, field", WRONG_INPUTS)
+def test_bad_input_names_the_field_and_changes_nothing(call, field):
+    tim = in_memory_manager()
+    tim.create_image(created_by="a", filename="a", size=1, tags=["t"])
+    before = (tim.list_images(), tim.list_tags())
+    with pytest.raises(InvalidInput) as error:
+        call(tim)
+    assert error.value.problems[0].field == field
+    assert error.value.problems[0].message
+    assert (tim.list_images(), tim.list_tags()) == before
