@@ -15,8 +15,8 @@ class DirectUploadStore(MemoryBlobStore):
 
     completes_on_put = False
 
-    def __init__(self, signer):
-        super().__init__(signer)
+    def __init__(self, signer, clock):
+        super().__init__(signer, clock)
         self.confirmations = 0
 
     def confirm_upload(self, key, size):
@@ -25,10 +25,11 @@ class DirectUploadStore(MemoryBlobStore):
 
 
 def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000):
-    store = (DirectUploadStore if direct_uploads else MemoryBlobStore)(UrlSigner(SECRET, "http://tim.test/v1/blobs"))
+    clock = ManualClock(1_700_000_000)
+    store = (DirectUploadStore if direct_uploads else MemoryBlobStore)(UrlSigner(SECRET, "http://tim.test/v1/blobs"), clock)
     return ImageManager(
         repository=MemoryRepository(),
         blobs=store,
-        clock=ManualClock(1_700_000_000),
+        clock=clock,
         settings=Settings(max_image_bytes=max_image_bytes, url_expiry_seconds=3600, pending_check_interval_seconds=5),
     )

@@ -23,6 +23,9 @@ class StoredObject:
     key: str
     size: int
     modified_timestamp: int
+    # True for what sits at an upload URL, not yet confirmed as the image's
+    # file (only stores that clients upload to directly have such objects).
+    at_upload_url: bool = False
 
 
 class BlobStore(Protocol):
@@ -43,6 +46,10 @@ class BlobStore(Protocol):
     def objects(self) -> Iterator[StoredObject]:
         """Every stored object (uploaded or still at its upload URL), for
         sweeps that look for unreferenced ones. Fetched in batches."""
+
+    def discard_upload(self, key: str) -> None:
+        """Remove what sits at the upload URL of `key` (a replayed PUT after
+        confirmation), leaving the confirmed file alone."""
 
     def confirm_upload(self, key: str, size: int) -> UploadState:
         """For stores that clients upload to directly: look at what arrived

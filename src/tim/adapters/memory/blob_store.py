@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 
+from tim.adapters.clock import SystemClock
 from tim.adapters.signed_urls import UrlSigner, confirm_in_place
 from tim.domain.model.errors import NotFound, SizeMismatch
 from tim.ports.blob_store import StoredObject, UploadState
+from tim.ports.clock import Clock
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -16,8 +17,9 @@ CHUNK_SIZE = 1024 * 1024
 class MemoryBlobStore:
     completes_on_put = True
 
-    def __init__(self, signer: UrlSigner):
+    def __init__(self, signer: UrlSigner, clock: Clock | None = None):
         self._signer = signer
+        self._clock = clock or SystemClock()
         self._objects: dict[str, bytes] = {}
         self._modified: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -32,7 +34,7 @@ class MemoryBlobStore:
             raise SizeMismatch(size, len(data))
         with self._lock:
             self._objects[key] = bytes(data)
-            self._modified[key] = int(time.time())
+            self._modified[key] = self._clock.now()
 
     def get(self, key: str) -> Iterator[bytes]:
         with self._lock:
@@ -55,6 +57,9 @@ class MemoryBlobStore:
         with self._lock:
             listing = [StoredObject(key, len(data), self._modified[key]) for key, data in sorted(self._objects.items())]
         return iter(listing)
+
+    def discard_upload(self, key: str) -> None:
+        pass  # uploads land in place: there is no separate upload object
 
     def confirm_upload(self, key: str, size: int) -> UploadState:
         return confirm_in_place(self, key, size)

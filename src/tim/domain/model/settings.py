@@ -15,3 +15,6 @@ class Settings:
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     # How long a pending record's store check is trusted before asking again.
     pending_check_interval_seconds: int = field(default=5, validator=validators.ge(0))
+    # Objects younger than this are never swept as unreferenced: a one-shot
+    # upload stores its file a moment before its record.
+    orphan_grace_seconds: int = field(default=3600, validator=validators.ge(0))

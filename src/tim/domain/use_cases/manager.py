@@ -3,10 +3,10 @@ what every entrypoint drives."""
 
 from __future__ import annotations
 
-from tim.domain.use_cases.tags import TagUseCases
+from tim.domain.use_cases.sweeps import SweepUseCases
 
 
-class ImageManager(TagUseCases):
+class ImageManager(SweepUseCases):
     """Images, tags, uploads and downloads, over the ports it is given.
 
     Build one with `tim.open(...)`, or directly from adapters:

@@ -1,0 +1,67 @@
+"""Sweeping what interrupted work leaves behind.
+
+The database and the blob store never share a transaction, so every write
+order leaves a possible leftover: a pending record whose upload did arrive,
+an upload of the wrong size, a record never uploaded, an object no record
+refers to, a replayed PUT to an upload URL. Each is harmless to readers;
+this sweep finds and settles them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from attrs import define
+
+from tim.domain.model.fields import parse_int
+from tim.domain.use_cases.tags import TagUseCases
+from tim.ports.blob_store import UploadState
+
+log = logging.getLogger(__name__)
+
+
+@define
+class SweepReport:
+    completed: int = 0  # pending records whose upload was found and confirmed
+    rejected: int = 0  # uploads of the wrong size, removed
+    expired: int = 0  # pending records older than the limit, removed
+    orphans: int = 0  # objects no record refers to, removed
+    replays: int = 0  # PUTs to the upload URL of an already stored image, removed
+
+
+class SweepUseCases(TagUseCases):
+    def reconcile(self, *, remove_orphans: bool = False, expire_pending_after: object = None) -> SweepReport:
+        """Confirm or reject every pending upload; with `expire_pending_after`
+        (seconds), remove pending records older than that; with
+        `remove_orphans`, remove objects that no record refers to and
+        replayed uploads (only ones older than the grace period)."""
+        max_age = None if expire_pending_after is None else parse_int("expire_pending_after", expire_pending_after, minimum=0)
+        report = SweepReport()
+        now = self.clock.now()
+        for image in self.repository.pending_images(created_before=now + 1):
+            state = self.blobs.confirm_upload(image.blob_key, image.size)
+            if state is UploadState.STORED:
+                self.repository.mark_uploaded(image.id, now)
+                report.completed += 1
+            elif state is UploadState.WRONG_SIZE:
+                report.rejected += 1
+            elif max_age is not None and image.created_timestamp < now - max_age:
+                self.repository.delete_image(image.id)
+                self.forget_blob(image.blob_key)  # an upload may still arrive late
+                report.expired += 1
+        if remove_orphans:
+            self._remove_orphans(report, older_than=now - self.settings.orphan_grace_seconds)
+        log.info("sweep: %s", report)
+        return report
+
+    def _remove_orphans(self, report: SweepReport, *, older_than: int) -> None:
+        for stored in self.blobs.objects():
+            if stored.modified_timestamp >= older_than:
+                continue
+            image = self.repository.get_image_by_blob_key(stored.key)
+            if image is None:
+                self.blobs.delete(stored.key)
+                report.orphans += 1
+            elif stored.at_upload_url and image.is_uploaded:
+                self.blobs.discard_upload(stored.key)
+                report.replays += 1
