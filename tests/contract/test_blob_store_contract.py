@@ -4,7 +4,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from tim.domain.model.errors import AccessDenied, NotFound, SizeMismatch
+from tim.domain.model.errors import AccessDenied, NotFound, ObjectExists, SizeMismatch
 from tim.domain.model.images import new_blob_key
 from tim.ports.blob_store import UploadState
 
@@ -101,3 +101,13 @@ def test_confirming_an_upload(blob_store):
     assert blob_store.confirm_upload(key, 5) is UploadState.STORED
     assert blob_store.confirm_upload(key, 5) is UploadState.STORED
     assert b"".join(blob_store.get(key)) == b"12345"
+
+
+def test_stores_that_receive_uploads_never_replace_a_file(blob_store):
+    if not blob_store.completes_on_put:
+        pytest.skip("clients upload to this store directly; tim's puts always use fresh keys")
+    key = new_blob_key()
+    blob_store.put(key, [b"first"], 5)
+    with pytest.raises(ObjectExists):
+        blob_store.put(key, [b"again"], 5)
+    assert b"".join(blob_store.get(key)) == b"first"

@@ -220,3 +220,14 @@ def test_search_pages_follow_the_domain_rules(repositories, specs, query, limit,
 def test_image_tags_are_sorted_like_the_tag_list(repository):
     image = repository.add_image(new_image(tags=("b", "A", "a", "B")))
     assert image.tags == sorted_tags(image.tags)
+
+
+def test_the_largest_numbers_find_nothing(repository):
+    from tim.domain.model.fields import INT64_MAX
+
+    assert repository.get_image(INT64_MAX) is None and repository.get_tag(INT64_MAX) is None
+    assert repository.set_image_tags(INT64_MAX, ["x"]) is None
+    assert repository.find_images(ImageQuery(), PageRequest(INT64_MAX // 100, 100)).results == ()
+    assert repository.list_tags(PageRequest(INT64_MAX // 100, 100)).results == ()
+    far = ImageQuery(time_range=TimeRange(INT64_MAX, INT64_MAX))
+    assert repository.find_images(far, PageRequest()).total_results == 0

@@ -119,3 +119,10 @@ def test_a_search_needs_a_tag():
     with pytest.raises(InvalidInput, match="at least one tag"):
         ImageQuery.search(exact_tags="|", match_tags=None)
     assert ImageQuery.search(match_tags="ch%").patterns[0].text == "ch%"
+
+
+def test_numbers_beyond_64_bits_are_out_of_range():
+    with pytest.raises(InvalidInput, match="^page: must be at most"):
+        PageRequest.parse(str(2**63 // 100 + 1), 100)
+    with pytest.raises(InvalidInput, match="^end_timestamp: must be at most"):
+        TimeRange.parse(None, str(2**63))

@@ -92,7 +92,10 @@ def open_blob_store(config: Config) -> BlobStore:
     if scheme == "s3":
         from tim.adapters.s3.blob_store import S3BlobStore
 
-        return S3BlobStore.from_url(url)
+        try:
+            return S3BlobStore.from_url(url)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
     raise ConfigError(f"unsupported blob store URL {url!r}: use memory:, file:///PATH or s3://BUCKET/PREFIX")
 
 

@@ -32,7 +32,9 @@ class BlobStore(Protocol):
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
         """Store exactly `size` bytes read from `chunks`, never holding the
         whole file in memory. Raises SizeMismatch (and stores nothing) when
-        the chunks add up to another length; readers never see a partial file."""
+        the chunks add up to another length; readers never see a partial file.
+        Stores that receive signed PUTs through tim never replace an object:
+        they raise ObjectExists, so of two racing uploads only one is kept."""
 
     def get(self, key: str) -> Iterator[bytes]:
         """The stored bytes in chunks. Raises NotFound."""

@@ -25,7 +25,7 @@ from tim.adapters.filesystem.files import (
     write_all,
 )
 from tim.adapters.signed_urls import UrlSigner, confirm_in_place
-from tim.domain.model.errors import NotFound, SizeMismatch
+from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
 from tim.ports.blob_store import StoredObject, UploadState
 
 CHUNK_SIZE = 1024 * 1024
@@ -66,12 +66,16 @@ class FileBlobStore:
             _write_and_close(fd, chunks, size, doing)
             with storage_errors(doing):
                 make_directory(final.parent)
-                os.replace(temporary, final)
+                try:
+                    # A link, unlike a rename, never replaces: of two racing
+                    # PUTs to one upload URL only the first is stored.
+                    os.link(temporary, final)
+                except FileExistsError:
+                    raise ObjectExists(f"object {key} is stored already") from None
                 fsync_directory(final.parent)
-        except BaseException:  # including SizeMismatch and the source's errors
+        finally:  # the temporary goes, whether linked into place or not
             with suppress(OSError):
                 os.unlink(temporary)
-            raise
 
     def get(self, key: str) -> Iterator[bytes]:
         path = self._path(key)

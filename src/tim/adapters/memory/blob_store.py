@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from tim.adapters.clock import SystemClock
 from tim.adapters.signed_urls import UrlSigner, confirm_in_place
-from tim.domain.model.errors import NotFound, SizeMismatch
+from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
 from tim.ports.blob_store import StoredObject, UploadState
 from tim.ports.clock import Clock
 
@@ -33,6 +33,8 @@ class MemoryBlobStore:
         if len(data) != size:
             raise SizeMismatch(size, len(data))
         with self._lock:
+            if key in self._objects:
+                raise ObjectExists(f"object {key} is stored already")
             self._objects[key] = bytes(data)
             self._modified[key] = self._clock.now()
 

@@ -54,6 +54,11 @@ class AlreadyUploaded(Conflict):
         super().__init__(f"image {image_id} already has its file stored")
 
 
+class ObjectExists(Conflict):
+    """A blob store already holds an object under this key; stored files are
+    never replaced."""
+
+
 class UploadIncomplete(Conflict):
     """The stored object is missing or does not have the declared size."""
 

@@ -13,11 +13,13 @@ import unicodedata
 from tim.domain.model.errors import InvalidInput
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# Every store keeps integers in 64 bits; larger ones can name nothing.
+INT64_MAX = 2**63 - 1
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
 
-def parse_int(field: str, value: object, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def parse_int(field: str, value: object, *, minimum: int | None = None, maximum: int = INT64_MAX) -> int:
     if isinstance(value, bool):
         raise InvalidInput.of(field, "must be an integer")
     if isinstance(value, str):
@@ -29,7 +31,7 @@ def parse_int(field: str, value: object, *, minimum: int | None = None, maximum:
         raise InvalidInput.of(field, "must be an integer")
     if minimum is not None and value < minimum:
         raise InvalidInput.of(field, f"must be at least {minimum}")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise InvalidInput.of(field, f"must be at most {maximum}")
     return value
 

@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from attrs import frozen
 
-from tim.domain.model.fields import parse_int
+from tim.domain.model.fields import INT64_MAX, parse_int
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -24,7 +24,7 @@ class PageRequest:
     def parse(cls, page: object = None, limit: object = None) -> PageRequest:
         """`page` >= 0 (default 0), `limit` 1..100 (default 100); never clamped."""
         return cls(
-            number=0 if page is None else parse_int("page", page, minimum=0),
+            number=0 if page is None else parse_int("page", page, minimum=0, maximum=INT64_MAX // MAX_PAGE_SIZE),
             limit=MAX_PAGE_SIZE if limit is None else parse_int("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE),
         )
 

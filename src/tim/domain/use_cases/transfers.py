@@ -12,6 +12,7 @@ from tim.domain.model.errors import (
     AccessDenied,
     AlreadyUploaded,
     NotFound,
+    ObjectExists,
     SizeMismatch,
     StorageUnavailable,
     UploadIncomplete,
@@ -53,7 +54,10 @@ class TransferUseCases(UseCases):
             raise AlreadyUploaded(image.id)
         if content_length is not None and content_length != image.size:
             raise SizeMismatch(image.size, content_length)
-        self.blobs.put(image.blob_key, chunks, image.size)
+        try:
+            self.blobs.put(image.blob_key, chunks, image.size)
+        except ObjectExists:
+            raise AlreadyUploaded(image.id) from None  # another PUT got there first
         stored = self.repository.mark_uploaded(image.id, self.clock.now())
         if stored is None:  # deleted while the bytes were arriving
             self.forget_blob(image.blob_key)
@@ -78,6 +82,15 @@ class TransferUseCases(UseCases):
             if not image.is_uploaded:
                 raise UploadIncomplete(f"no file of {image.size} bytes has been uploaded for image {image.id}")
         return self.present(image)
+
+    def complete_upload_of(self, key: str) -> ImageRecord | None:
+        """complete_upload for a store's notice that an object arrived at an
+        upload URL: the image it belongs to, checked, or None if it belongs
+        to none (a leftover for the sweep). Never raises for a wrong upload."""
+        image = self.repository.get_image_by_blob_key(key)
+        if image is None or image.is_uploaded:
+            return image
+        return self._verify(image)
 
     def present(self, image: ImageRecord) -> ImageRecord:
         """The record as callers see it: a pending upload looked for in the

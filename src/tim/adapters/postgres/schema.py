@@ -1,0 +1,95 @@
+"""The PostgreSQL schema, as numbered migrations applied in order.
+
+Every process that opens a repository calls `migrate`. It takes a
+transaction-scoped advisory lock before it even looks at the schema, so
+processes starting together queue up; each re-reads the version once it holds
+the lock, so every migration runs exactly once and a late starter finds the
+work done.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from tim.domain.model.errors import StorageUnavailable
+
+# The advisory lock key that serialises migrations (advisory locks are per
+# database, so databases on one server do not wait for each other).
+MIGRATION_LOCK = int.from_bytes(b"tim:sche", "big")
+
+# Tag names are stored with COLLATE "C": byte order of UTF-8 is code-point
+# order, which is how Python compares strings, so ORDER BY on these columns
+# agrees with tim.domain.model.tags.tag_order (the database's default
+# collation would not). `folded_name` is str.casefold() computed in Python:
+# PostgreSQL's lower() folds differently (ß, final sigma, dotted I).
+_VERSION_1 = (
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    """
+    CREATE TABLE images (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        filename text NOT NULL,
+        size bigint NOT NULL,
+        created_by text NOT NULL,
+        created_timestamp bigint NOT NULL,
+        blob_key text NOT NULL UNIQUE,
+        uploaded_timestamp bigint
+    )
+    """,
+    # Newest first, ties by id: the browse order, also serving date ranges.
+    "CREATE INDEX images_newest ON images (created_timestamp DESC, id DESC)",
+    "CREATE INDEX images_uploaded_newest ON images (created_timestamp DESC, id DESC)"
+    " WHERE uploaded_timestamp IS NOT NULL",
+    "CREATE INDEX images_by_creator_newest ON images (created_by, created_timestamp DESC, id DESC)",
+    # Sweeps walk the (few) pending records by id.
+    "CREATE INDEX images_pending ON images (id) INCLUDE (created_timestamp) WHERE uploaded_timestamp IS NULL",
+    """
+    CREATE TABLE tags (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        folded_name text COLLATE "C" NOT NULL
+    )
+    """,
+    # Alphabetical listing, and literal (wildcard-free) match patterns.
+    "CREATE INDEX tags_alphabetical ON tags (folded_name, name)",
+    # Match patterns with wildcards anywhere, e.g. '%lung%'. Tags are written
+    # rarely and searched often: without fastupdate new names go straight into
+    # the index instead of a pending list that every search scans until vacuum.
+    "CREATE INDEX tags_folded_trigrams ON tags USING gin (folded_name gin_trgm_ops) WITH (fastupdate = off)",
+    """
+    CREATE TABLE image_tags (
+        image_id bigint NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        tag_id bigint NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+        PRIMARY KEY (image_id, tag_id)
+    )
+    """,
+    # A tag's images (the primary key serves an image's tags).
+    "CREATE INDEX image_tags_by_tag ON image_tags (tag_id, image_id)",
+)
+
+# MIGRATIONS[n - 1] brings the schema from version n - 1 to version n.
+# Append new versions; never edit one that has shipped.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1,)
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: psycopg.Connection) -> int:
+    """Bring the database to LATEST_VERSION in one transaction; returns the
+    version found before."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version integer PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        found = conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        if found > LATEST_VERSION:
+            raise StorageUnavailable(
+                f"the PostgreSQL schema is at version {found}, newer than this tim knows"
+                f" ({LATEST_VERSION}); upgrade tim"
+            )
+        for version in range(found + 1, LATEST_VERSION + 1):
+            for statement in MIGRATIONS[version - 1]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+    return found

@@ -1,0 +1,86 @@
+"""Every error as JSON: `{"code": <status>, "message": "..."}`, plus
+`details` for field problems and `tag` for a tag name already taken.
+
+Domain errors map to status codes by class; Starlette's own errors (unknown
+route, wrong method) keep their status; anything unexpected becomes a 500
+without a traceback in the body (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from tim.domain.model.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SizeMismatch,
+    StorageUnavailable,
+    TagNameTaken,
+    TimError,
+    TooLarge,
+)
+from tim.entrypoints.http.responses import tag_json
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[TimError], int] = {
+    InvalidInput: 400,
+    SizeMismatch: 400,
+    AccessDenied: 403,
+    NotFound: 404,
+    Conflict: 409,  # also AlreadyUploaded and UploadIncomplete
+    TagNameTaken: 409,
+    TooLarge: 413,
+    StorageUnavailable: 503,
+}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"code": status, "message": message, **extra}, status_code=status, headers=headers)
+
+
+def domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, TimError)
+    status = next((STATUS_BY_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_BY_ERROR), None)
+    if status is None:
+        log.error("%s %s raised an unmapped domain error", request.method, request.url.path, exc_info=error)
+        return error_response(500, "internal error: the server could not handle this request")
+    extra: dict[str, Any] = {}
+    if isinstance(error, InvalidInput):
+        extra["details"] = [{"field": p.field, "message": p.message} for p in error.problems]
+    if isinstance(error, TagNameTaken):
+        extra["tag"] = tag_json(error.existing)
+    return error_response(status, error.message, **extra)
+
+
+def http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    message = error.detail
+    if error.status_code == 404 and message == HTTPStatus.NOT_FOUND.phrase:
+        message = f"there is no {request.url.path} here"
+    elif error.status_code == 405 and message == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
+        allowed = (error.headers or {}).get("Allow", "")
+        message = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+    return error_response(error.status_code, message, headers=error.headers)
+
+
+def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    # Starlette re-raises the error after this response, so the server logs its traceback.
+    log.error("%s %s failed with %s", request.method, request.url.path, type(error).__name__)
+    return error_response(500, "internal error: the server could not handle this request")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    **{kind: domain_error for kind in STATUS_BY_ERROR},
+    TimError: domain_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}

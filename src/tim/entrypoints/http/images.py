@@ -1,0 +1,73 @@
+"""/images, /images/{image_id}, /images/{image_id}/complete and /upload."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.endpoints import HTTPEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tim.entrypoints.http.bodies import (
+    ImageCreateInput,
+    ImageUpdateInput,
+    UploadCreateInput,
+    decode_image_data,
+    read_json,
+)
+from tim.entrypoints.http.context import caller, manager, options
+from tim.entrypoints.http.queries import image_filters
+from tim.entrypoints.http.responses import created_image_json, image_json, page_json
+
+# Sync methods run in Starlette's threadpool; async ones read the body on the
+# event loop and hand the blocking use case to the threadpool.
+
+
+class Images(HTTPEndpoint):
+    def get(self, request: Request) -> Response:
+        page = manager(request).list_images(**image_filters(request.query_params))
+        return JSONResponse(page_json(page, image_json))
+
+    async def post(self, request: Request) -> Response:
+        body = await read_json(request, ImageCreateInput, options(request).max_body_bytes)
+        created = await run_in_threadpool(
+            manager(request).create_image,
+            created_by=caller(request),
+            filename=body.filename,
+            size=body.size,
+            tags=body.tags,
+        )
+        return JSONResponse(created_image_json(created), status_code=201)
+
+
+class Image(HTTPEndpoint):
+    def get(self, request: Request) -> Response:
+        return JSONResponse(image_json(manager(request).get_image(request.path_params["image_id"])))
+
+    async def put(self, request: Request) -> Response:
+        body = await read_json(request, ImageUpdateInput, options(request).max_body_bytes)
+        image = await run_in_threadpool(
+            manager(request).update_image_tags, request.path_params["image_id"], tags=body.tags
+        )
+        return JSONResponse(image_json(image))
+
+    def delete(self, request: Request) -> Response:
+        manager(request).delete_image(request.path_params["image_id"])
+        return Response(status_code=204)
+
+
+class ImageCompletion(HTTPEndpoint):
+    def post(self, request: Request) -> Response:
+        return JSONResponse(image_json(manager(request).complete_upload(request.path_params["image_id"])))
+
+
+class Upload(HTTPEndpoint):
+    async def post(self, request: Request) -> Response:
+        body = await read_json(request, UploadCreateInput, options(request).max_body_bytes)
+        image = await run_in_threadpool(
+            manager(request).upload_image,
+            created_by=caller(request),
+            filename=body.filename,
+            data=decode_image_data(body.image_data),
+            tags=body.tags,
+        )
+        return JSONResponse(image_json(image), status_code=201)

@@ -1,0 +1,399 @@
+"""The OpenAPI 3.1 document of what this app serves, at /v1/openapi.json.
+
+Written by hand from the routes in app.py; a test compares the two, so a
+route cannot be added or removed without the document following.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.endpoints import HTTPEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tim.domain.model.images import MAX_FILENAME_LENGTH
+from tim.domain.model.paging import MAX_PAGE_SIZE
+from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema_name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref(schema_name)}}}
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {JSON: {"schema": _ref(schema_name)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses} | {
+        "default": {"$ref": "#/components/responses/Error"}
+    }
+
+
+def _parameters(*names: str) -> list[dict[str, str]]:
+    return [{"$ref": f"#/components/parameters/{name}"} for name in names]
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description, **more}
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    # Any text is accepted: an id that is not a positive integer names no record (404).
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+
+IMAGE_FILTERS = ("page", "limit", "start_timestamp", "end_timestamp", "uploaded_only")
+IMAGE_PAGE = {"200": _json("ImageBrowsePage", "A page of image records, newest first")}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/images": {
+        "get": {
+            "operationId": "listImages",
+            "tags": ["images"],
+            "summary": "List all images, newest created first",
+            "parameters": _parameters(*IMAGE_FILTERS),
+            "responses": IMAGE_PAGE | _errors(400),
+        },
+        "post": {
+            "operationId": "createImage",
+            "tags": ["images"],
+            "summary": "Create an image record; PUT the file to the returned upload_url",
+            "requestBody": _body("ImageCreateInput"),
+            "responses": {"201": _json("ImageCreatedResponse", "The new record's id and where to PUT the file")}
+            | _errors(400, 413),
+        },
+    },
+    "/images/{image_id}": {
+        "parameters": _parameters("image_id"),
+        "get": {
+            "operationId": "getImage",
+            "tags": ["images"],
+            "summary": "Get an image record",
+            "responses": {"200": _json("ImageRecord", "The image record")} | _errors(404),
+        },
+        "put": {
+            "operationId": "updateImage",
+            "tags": ["images"],
+            "summary": "Replace the image's tags (missing tags are created)",
+            "requestBody": _body("ImageUpdateInput"),
+            "responses": {"200": _json("ImageRecord", "The updated record")} | _errors(400, 404, 413),
+        },
+        "delete": {
+            "operationId": "deleteImage",
+            "tags": ["images"],
+            "summary": "Delete an image record and its file",
+            "responses": {"204": {"description": "Deleted"}} | _errors(404),
+        },
+    },
+    "/images/{image_id}/complete": {
+        "parameters": _parameters("image_id"),
+        "post": {
+            "operationId": "completeUpload",
+            "tags": ["images"],
+            "summary": "Confirm that the file was uploaded (idempotent)",
+            "description": "Checks that the stored file exists with exactly the declared size and marks "
+            "the record uploaded. 409 when it is missing or has another size (a wrong-size file is removed).",
+            "responses": {"200": _json("ImageRecord", "The uploaded record")} | _errors(404, 409),
+        },
+    },
+    "/upload": {
+        "post": {
+            "operationId": "uploadImage",
+            "tags": ["upload"],
+            "summary": "Upload a small image and create its record in one step",
+            "description": "The whole request body may be at most 4,152,360 bytes by default "
+            "(TIM_MAX_INLINE_UPLOAD_BYTES); larger bodies get 413.",
+            "requestBody": _body("UploadCreateInput"),
+            "responses": {"201": _json("ImageRecord", "The new, uploaded record")} | _errors(400, 413),
+        },
+    },
+    "/tags": {
+        "get": {
+            "operationId": "listTags",
+            "tags": ["tags"],
+            "summary": "List all tags in alphabetical order (case-folded, ties by exact name)",
+            "parameters": _parameters("page", "limit"),
+            "responses": {"200": _json("TagBrowsePage", "A page of tags")} | _errors(400),
+        },
+        "post": {
+            "operationId": "createTag",
+            "tags": ["tags"],
+            "summary": "Create a tag",
+            "requestBody": _body("TagCreateInput"),
+            "responses": {"201": _json("Tag", "The new tag")} | _errors(400, 409, 413),
+        },
+    },
+    "/tags/{tag_id}": {
+        "parameters": _parameters("tag_id"),
+        "get": {
+            "operationId": "getTag",
+            "tags": ["tags"],
+            "summary": "Get a tag",
+            "responses": {"200": _json("Tag", "The tag")} | _errors(404),
+        },
+        "put": {
+            "operationId": "renameTag",
+            "tags": ["tags"],
+            "summary": "Rename a tag (every image carrying it shows the new name)",
+            "requestBody": _body("TagUpdateInput"),
+            "responses": {"200": _json("Tag", "The renamed tag")} | _errors(400, 404, 409, 413),
+        },
+        "delete": {
+            "operationId": "deleteTag",
+            "tags": ["tags"],
+            "summary": "Delete a tag; it leaves every image, the images stay",
+            "responses": {"204": {"description": "Deleted"}} | _errors(404),
+        },
+    },
+    "/tags/{tag_id}/images": {
+        "parameters": _parameters("tag_id"),
+        "get": {
+            "operationId": "listTagImages",
+            "tags": ["tags"],
+            "summary": "The tag's images, newest created first",
+            "parameters": _parameters(*IMAGE_FILTERS),
+            "responses": IMAGE_PAGE | _errors(400, 404),
+        },
+    },
+    "/search/images": {
+        "get": {
+            "operationId": "searchImages",
+            "tags": ["search"],
+            "summary": "Images with all the exact tags and, per pattern, a tag matching it; newest first",
+            "description": "At least one of exact_tags and match_tags must name a tag.",
+            "parameters": _parameters("exact_tags", "match_tags", *IMAGE_FILTERS),
+            "responses": IMAGE_PAGE | _errors(400),
+        },
+    },
+    "/blobs/{key}": {
+        "parameters": [
+            _path("key", "The stored object, chosen by tim"),
+            _query("expires", {"type": "string"}, "Part of the signature: when the URL expires", required=True),
+            _query("signature", {"type": "string"}, "HMAC-SHA256 signature of the URL", required=True),
+        ],
+        "put": {
+            "operationId": "putFile",
+            "tags": ["files"],
+            "summary": "Upload an image's file to its signed upload_url (local stores)",
+            "description": "The body is the raw file, exactly `size` bytes. Refused with 400 (and "
+            "nothing stored) when it has another length; 409 once the file is stored; 403 when the "
+            "URL is tampered with, expired or meant for another method or object.",
+            "parameters": [
+                _query("length", {"type": "string"}, "Part of the signature: the body length", required=True)
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            },
+            "responses": {"200": _json("ImageRecord", "Stored: the record, now uploaded")}
+            | _errors(400, 403, 404, 409),
+        },
+        "get": {
+            "operationId": "getFile",
+            "tags": ["files"],
+            "summary": "Download an image's file from its signed url (local stores)",
+            "responses": {
+                "200": {
+                    "description": "The file, with Content-Length and a Content-Disposition naming it",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                }
+            }
+            | _errors(403, 404),
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "tags": ["meta"],
+            "summary": "This document",
+            "responses": {
+                "200": {"description": "The OpenAPI document", "content": {JSON: {"schema": {"type": "object"}}}}
+            },
+        },
+    },
+}
+
+_INTEGER = {"type": "integer"}
+_TIMESTAMP = {"type": "integer", "minimum": 0}
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+
+PARAMETERS = {
+    "image_id": _path("image_id", "The image's id (a positive integer)"),
+    "tag_id": _path("tag_id", "The tag's id (a positive integer)"),
+    "page": _query("page", {"type": "integer", "minimum": 0, "default": 0}, "Result page to return, 0 indexed"),
+    "limit": _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": MAX_PAGE_SIZE},
+        f"How many items to return at one time (max {MAX_PAGE_SIZE})",
+    ),
+    "start_timestamp": _query(
+        "start_timestamp",
+        _TIMESTAMP,
+        "Records created on or after this time, in seconds since the epoch (0: unbounded)",
+    ),
+    "end_timestamp": _query(
+        "end_timestamp",
+        _TIMESTAMP,
+        "Records created on or before this time, in seconds since the epoch (0: unbounded)",
+    ),
+    "uploaded_only": _query(
+        "uploaded_only",
+        {"type": "boolean", "default": False},
+        "Only records whose file is stored: true, false, 1 or 0 (case-insensitive)",
+    ),
+    "exact_tags": _query(
+        "exact_tags",
+        _STRINGS,
+        "Tags the image must carry (case-sensitive), pipe-delimited; may be repeated",
+        explode=True,
+    ),
+    "match_tags": _query(
+        "match_tags",
+        _STRINGS,
+        "Patterns that each must match one of the image's tags, case-insensitive, `%` as wildcard; "
+        "pipe-delimited; may be repeated",
+        explode=True,
+    ),
+}
+
+SCHEMAS: dict[str, Any] = {
+    "ImageCreateInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["filename", "size"],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "size": {"type": "integer", "minimum": 1, "description": "Bytes; at most TIM_MAX_UPLOAD_BYTES"},
+            "tags": _STRINGS,
+        },
+    },
+    "ImageCreatedResponse": {
+        "type": "object",
+        "required": ["id", "upload_url"],
+        "properties": {
+            "id": _INTEGER,
+            "upload_url": {
+                "type": "string",
+                "description": "Absolute, time-limited URL to PUT exactly `size` bytes to",
+            },
+        },
+    },
+    "ImageUpdateInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["tags"],
+        "properties": {"tags": _STRINGS},
+    },
+    "UploadCreateInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["filename", "image_data"],
+        "properties": {
+            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "image_data": {"type": "string", "contentEncoding": "base64", "description": "The file, base64 encoded"},
+            "tags": _STRINGS,
+        },
+    },
+    "ImageRecord": {
+        "type": "object",
+        "required": ["id", "created_by", "created_timestamp", "filename", "size", "tags", "uploaded_timestamp", "url"],
+        "properties": {
+            "id": _INTEGER,
+            "created_by": {"type": "string", "description": "Who created the record"},
+            "created_timestamp": {"type": "integer", "description": "Seconds since the epoch"},
+            "filename": {"type": "string"},
+            "size": _INTEGER,
+            "tags": {"type": "array", "items": _ref("Tag")},
+            "uploaded_timestamp": {"type": ["integer", "null"], "description": "Null until the file is stored"},
+            "url": {
+                "type": ["string", "null"],
+                "description": "Null until the file is stored; then a time-limited download URL",
+            },
+        },
+    },
+    "ImageBrowsePage": {
+        "type": "object",
+        "required": ["results", "meta"],
+        "properties": {"results": {"type": "array", "items": _ref("ImageRecord")}, "meta": _ref("PageMeta")},
+    },
+    "Tag": {
+        "type": "object",
+        "required": ["id", "name"],
+        "properties": {"id": _INTEGER, "name": {"type": "string"}},
+    },
+    "TagBrowsePage": {
+        "type": "object",
+        "required": ["results", "meta"],
+        "properties": {"results": {"type": "array", "items": _ref("Tag")}, "meta": _ref("PageMeta")},
+    },
+    "TagCreateInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "maxLength": MAX_TAG_NAME_LENGTH, "description": "Trimmed; no `|`"}},
+    },
+    "TagUpdateInput": {"$ref": "#/components/schemas/TagCreateInput"},
+    "PageMeta": {
+        "type": "object",
+        "required": ["current_page", "has_more_pages", "total_results"],
+        "properties": {"current_page": _INTEGER, "has_more_pages": {"type": "boolean"}, "total_results": _INTEGER},
+    },
+    "Error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "integer", "description": "The HTTP status"},
+            "message": {"type": "string"},
+            "details": {
+                "type": "array",
+                "description": "The fields at fault (400)",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+            "tag": {**_ref("Tag"), "description": "The tag that already has the name (409 from the tag routes)"},
+        },
+    },
+}
+
+ERROR_MEANINGS = {
+    400: "Invalid input",
+    403: "The signed URL is tampered with, expired or meant for something else",
+    404: "No such record, or an id that is not a positive integer",
+    409: "Conflicts with the current state",
+    413: "The request body is too large",
+}
+RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {
+    "Error": _json("Error", "Any other error (405, 500, 503, ...)")
+}
+
+
+def document(server_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Tagged Image Manager",
+            "version": "1.0.0",
+            "description": "Tagged image records with their files in a blob store. Every error is JSON: "
+            '{"code": <HTTP status>, "message": "..."}.',
+        },
+        "servers": [{"url": server_url}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "parameters": PARAMETERS, "responses": RESPONSES},
+    }
+
+
+class OpenApiDocument(HTTPEndpoint):
+    async def get(self, request: Request) -> Response:
+        # root_path: where a parent app mounted this one, so the server URL stays right.
+        return JSONResponse(document(request.scope.get("root_path", "") + "/v1"))
