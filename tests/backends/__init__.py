@@ -3,7 +3,9 @@
 A module named NAME offers session-scoped fixtures `NAME_repositories`
 and/or `NAME_blob_stores`, each a callable returning a context manager that
 yields a fresh, empty adapter. The contract suites run against every one
-found here, so a new adapter joins them by adding its module.
+found here, so a new adapter joins them by adding its module. A blob store
+whose signed URLs tim serves itself says so with `SERVED_BY_TIM = True`;
+tests of that part of the contract take the `tim_served_blob_stores` fixture.
 """
 
 import importlib
@@ -13,5 +15,13 @@ NAMES = sorted(info.name for info in pkgutil.iter_modules(__path__))
 
 
 def offering(kind: str) -> list[str]:
-    """Backends with a fixture for `kind` ("repositories" or "blob_stores")."""
-    return [name for name in NAMES if hasattr(importlib.import_module(f"backends.{name}"), f"{name}_{kind}")]
+    """Backends with a fixture for `kind`: "repositories", "blob_stores",
+    or "tim_served_blob_stores"."""
+    served_by_tim = kind.startswith("tim_served_")
+    kind = kind.removeprefix("tim_served_")
+    return [
+        name
+        for name in NAMES
+        if hasattr(module := importlib.import_module(f"backends.{name}"), f"{name}_{kind}")
+        and (not served_by_tim or getattr(module, "SERVED_BY_TIM", False))
+    ]

@@ -7,6 +7,7 @@ from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.signed_urls import UrlSigner
 
 TEST_SECRET = b"test-secret-of-at-least-16-bytes"
+SERVED_BY_TIM = True
 
 
 @pytest.fixture(scope="session")

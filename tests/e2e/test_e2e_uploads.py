@@ -67,7 +67,7 @@ def test_a_download_names_the_original_file_safely(client):
     assert download.headers["content-type"] == "image/png"
     assert download.headers["x-content-type-options"] == "nosniff"
     assert download.headers["content-disposition"] == (
-        f"attachment; filename=\"R_ntgen _links_; 100%.png\"; filename*=UTF-8''{quote(filename, safe='')}"
+        f"attachment; filename=\"Rontgen _links_; 100%.png\"; filename*=UTF-8''{quote(filename, safe='')}"
     )
 
 

@@ -1,0 +1,140 @@
+"""The SQLite schema, as numbered migrations that run when a file is opened.
+
+`PRAGMA user_version` holds how many migrations a file has had. They run in a
+BEGIN IMMEDIATE transaction that re-reads the version first, so when several
+processes open a new file at once one migrates and the others find it done.
+Released migrations are never edited; a change to the schema is a new entry.
+
+Why the indexes (sized for a million images and ten thousand tags):
+- images_newest: the newest-first list and time ranges (the rowid `id` ends
+  every index entry, so the order has its tie-breaker built in).
+- images_uploaded_newest, images_by_creator: the same with uploaded_only or
+  created_by, without reading past the rows those filters drop (the first
+  also holds uploaded_timestamp, so counting uploaded images reads only it).
+- images_pending: the few records still waiting for their file, by id.
+- image_tags copies each image's created_timestamp (it never changes), so
+  image_tags_newest lists one tag's images newest first with no sort and no
+  visit to the images that lack the tag; it also finds a tag's links when
+  the tag is deleted.
+- tags.folded is name.casefold(): match patterns compare against it. Case
+  folding leaves no ASCII capitals, so its NOCASE collation orders it exactly
+  like BINARY (UTF-8 byte order, which is code point order, as in Python), and
+  lets LIKE, which ignores ASCII case, use tags_alphabetical for a pattern's
+  literal prefix. tags_alphabetical also serves the tag list's order.
+- tags.image_count, kept by triggers (which also fire for the links that
+  ON DELETE CASCADE removes), lets a search with several required tags
+  start from the one with the fewest images.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+
+from tim.domain.model.errors import StorageUnavailable
+from tim.domain.model.tags import tag_order
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: images, tags and the links between them
+        """
+        CREATE TABLE images (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused
+            filename TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            created_timestamp INTEGER NOT NULL,
+            blob_key TEXT NOT NULL UNIQUE,
+            uploaded_timestamp INTEGER
+        )
+        """,
+        "CREATE INDEX images_newest ON images (created_timestamp)",
+        (
+            "CREATE INDEX images_uploaded_newest ON images (created_timestamp, id, uploaded_timestamp)"
+            " WHERE uploaded_timestamp IS NOT NULL"
+        ),
+        "CREATE INDEX images_by_creator ON images (created_by, created_timestamp)",
+        "CREATE INDEX images_pending ON images (id) WHERE uploaded_timestamp IS NULL",
+        """
+        CREATE TABLE tags (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            folded TEXT NOT NULL COLLATE NOCASE,
+            image_count INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX tags_alphabetical ON tags (folded, name)",
+        """
+        CREATE TABLE image_tags (
+            image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+            tag_id INTEGER NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
+            created_timestamp INTEGER NOT NULL,
+            PRIMARY KEY (image_id, tag_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX image_tags_newest ON image_tags (tag_id, created_timestamp, image_id)",
+        """
+        CREATE TRIGGER image_tags_count_in AFTER INSERT ON image_tags BEGIN
+            UPDATE tags SET image_count = image_count + 1 WHERE id = NEW.tag_id;
+        END
+        """,
+        """
+        CREATE TRIGGER image_tags_count_out AFTER DELETE ON image_tags BEGIN
+            UPDATE tags SET image_count = image_count - 1 WHERE id = OLD.tag_id;
+        END
+        """,
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Which Unicode version computed tags.folded: a Python with another version
+# may fold some names differently, so the column is recomputed on open.
+_FOLDED_WITH = "folded_with_unicode"
+
+
+def folded(name: str) -> str:
+    """The case-folded name that tags are ordered and matched by."""
+    return tag_order(name)[0]
+
+
+def user_version(connection: sqlite3.Connection) -> int:
+    return connection.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(connection: sqlite3.Connection) -> None:
+    """Bring the file to SCHEMA_VERSION and tags.folded to this Python's Unicode."""
+    if user_version(connection) == SCHEMA_VERSION and _folded_with(connection) == unicodedata.unidata_version:
+        return  # the common case: no write lock needed
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = user_version(connection)  # again: another process may have migrated meanwhile
+        if version > SCHEMA_VERSION:
+            raise StorageUnavailable(f"the database has schema version {version}; this tim knows up to {SCHEMA_VERSION}")
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[number - 1]:
+                connection.execute(statement)
+            # PRAGMA takes no parameters; `number` is an int from this module.
+            connection.execute(f"PRAGMA user_version = {int(number)}")
+        if _folded_with(connection) != unicodedata.unidata_version:
+            _refold(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def _folded_with(connection: sqlite3.Connection) -> str | None:
+    if user_version(connection) < 1:
+        return None
+    row = connection.execute("SELECT value FROM meta WHERE key = ?", (_FOLDED_WITH,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _refold(connection: sqlite3.Connection) -> None:
+    for tag_id, name in connection.execute("SELECT id, name FROM tags").fetchall():
+        connection.execute("UPDATE tags SET folded = ? WHERE id = ?", (folded(name), tag_id))
+    connection.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (_FOLDED_WITH, unicodedata.unidata_version),
+    )
