@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 from tim.domain.model.errors import AccessDenied
-from tim.ports.blob_store import BlobStore, UploadState
+from tim.ports.blob_store import UploadState
 
 
 class UrlSigner:
@@ -49,13 +49,31 @@ class UrlSigner:
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
 
 
-def confirm_in_place(store: BlobStore, key: str, size: int) -> UploadState:
-    """confirm_upload for stores that receive uploads through tim: the upload
-    already landed in its permanent place, so only its size is checked."""
-    stored = store.stat(key)
-    if stored is None:
-        return UploadState.MISSING
-    if stored != size:
-        store.delete(key)
-        return UploadState.WRONG_SIZE
-    return UploadState.STORED
+class ServedByTim:
+    """The part of the BlobStore port shared by stores whose uploads and
+    downloads tim serves itself, at URLs signed by `self._signer`: an upload
+    lands in its permanent place, so there is nothing to move or discard."""
+
+    completes_on_put = True
+    _signer: UrlSigner
+
+    def upload_url(self, key: str, size: int, expires_at: int) -> str:
+        return self._signer.url("PUT", key, expires_at, size)
+
+    def download_url(self, key: str, filename: str, expires_at: int) -> str:
+        return self._signer.url("GET", key, expires_at)
+
+    def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:
+        return self._signer.check(method, key, params, now)
+
+    def confirm_upload(self, key: str, size: int) -> UploadState:
+        stored = self.stat(key)
+        if stored is None:
+            return UploadState.MISSING
+        if stored != size:
+            self.delete(key)
+            return UploadState.WRONG_SIZE
+        return UploadState.STORED
+
+    def discard_upload(self, key: str) -> None:
+        pass  # no upload object apart from the file itself

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
@@ -24,9 +24,9 @@ from tim.adapters.filesystem.files import (
     storage_errors,
     write_all,
 )
-from tim.adapters.signed_urls import UrlSigner, confirm_in_place
+from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
-from tim.ports.blob_store import StoredObject, UploadState
+from tim.ports.blob_store import StoredObject
 
 CHUNK_SIZE = 1024 * 1024
 # The shape of `new_blob_key()`. Nothing else can name a file, so no key can
@@ -39,11 +39,10 @@ OBJECT_MODE = 0o640
 STALE_TEMPORARY_SECONDS = 3600
 
 
-class FileBlobStore:
+class FileBlobStore(ServedByTim):
     """Objects as files under `root`, written atomically and durably; signed
     URLs for PUT and GET that tim serves itself."""
 
-    completes_on_put = True
 
     def __init__(self, root: Path, signer: UrlSigner):
         self._root = Path(root)
@@ -117,17 +116,6 @@ class FileBlobStore:
                 found = list(self._objects_in(shard))
             yield from found
 
-    def confirm_upload(self, key: str, size: int) -> UploadState:
-        return confirm_in_place(self, key, size)
-
-    def upload_url(self, key: str, size: int, expires_at: int) -> str:
-        return self._signer.url("PUT", key, expires_at, size)
-
-    def download_url(self, key: str, filename: str, expires_at: int) -> str:
-        return self._signer.url("GET", key, expires_at)
-
-    def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:
-        return self._signer.check(method, key, params, now)
 
     def _path(self, key: str) -> Path | None:
         """Where the object `key` lives, or None when `key` cannot name one."""

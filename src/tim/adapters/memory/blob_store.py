@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 
 from tim.adapters.clock import SystemClock
-from tim.adapters.signed_urls import UrlSigner, confirm_in_place
+from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
-from tim.ports.blob_store import StoredObject, UploadState
+from tim.ports.blob_store import StoredObject
 from tim.ports.clock import Clock
 
 CHUNK_SIZE = 1024 * 1024
 
 
-class MemoryBlobStore:
-    completes_on_put = True
+class MemoryBlobStore(ServedByTim):
 
     def __init__(self, signer: UrlSigner, clock: Clock | None = None):
         self._signer = signer
@@ -60,17 +59,3 @@ class MemoryBlobStore:
             listing = [StoredObject(key, len(data), self._modified[key]) for key, data in sorted(self._objects.items())]
         return iter(listing)
 
-    def discard_upload(self, key: str) -> None:
-        pass  # uploads land in place: there is no separate upload object
-
-    def confirm_upload(self, key: str, size: int) -> UploadState:
-        return confirm_in_place(self, key, size)
-
-    def upload_url(self, key: str, size: int, expires_at: int) -> str:
-        return self._signer.url("PUT", key, expires_at, size)
-
-    def download_url(self, key: str, filename: str, expires_at: int) -> str:
-        return self._signer.url("GET", key, expires_at)
-
-    def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:
-        return self._signer.check(method, key, params, now)
