@@ -24,7 +24,7 @@ def unavailable(reason: str):
 
 
 def pytest_generate_tests(metafunc):
-    for kind in ("repositories", "blob_stores", "tim_served_blob_stores"):
+    for kind in ("repositories", "blob_stores", "tim_served_blob_stores", "token_stores"):
         if kind in metafunc.fixturenames:
             metafunc.parametrize(kind, backends.offering(kind), indirect=True, scope="session")
 
@@ -45,6 +45,12 @@ def blob_stores(request):
 def tim_served_blob_stores(request):
     """Like blob_stores, for the stores whose signed URLs tim serves itself."""
     return request.getfixturevalue(f"{request.param}_blob_stores")
+
+
+@pytest.fixture(scope="session")
+def token_stores(request):
+    """A factory of fresh API token repositories of one kind (parametrised over all)."""
+    return request.getfixturevalue(f"{request.param}_token_stores")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The storage adapters under test, one module each.
 
-A module named NAME offers session-scoped fixtures `NAME_repositories`
-and/or `NAME_blob_stores`, each a callable returning a context manager that
+A module named NAME offers session-scoped fixtures `NAME_repositories`,
+`NAME_blob_stores` and/or `NAME_token_stores`, each a callable returning a context manager that
 yields a fresh, empty adapter. The contract suites run against every one
 found here, so a new adapter joins them by adding its module. A blob store
 whose signed URLs tim serves itself says so with `SERVED_BY_TIM = True`;
@@ -16,7 +16,7 @@ NAMES = sorted(info.name for info in pkgutil.iter_modules(__path__))
 
 def offering(kind: str) -> list[str]:
     """Backends with a fixture for `kind`: "repositories", "blob_stores",
-    or "tim_served_blob_stores"."""
+    "tim_served_blob_stores" or "token_stores"."""
     served_by_tim = kind.startswith("tim_served_")
     kind = kind.removeprefix("tim_served_")
     return [

@@ -4,6 +4,7 @@ import pytest
 
 from tim.adapters.memory.blob_store import MemoryBlobStore
 from tim.adapters.memory.repository import MemoryRepository
+from tim.adapters.memory.tokens import MemoryTokenRepository
 from tim.adapters.signed_urls import UrlSigner
 
 TEST_SECRET = b"test-secret-of-at-least-16-bytes"
@@ -15,6 +16,15 @@ def memory_repositories():
     @contextmanager
     def fresh():
         yield MemoryRepository()
+
+    return fresh
+
+
+@pytest.fixture(scope="session")
+def memory_token_stores():
+    @contextmanager
+    def fresh():
+        yield MemoryTokenRepository()
 
     return fresh
 

@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from tim.adapters.postgres.repository import PostgresRepository
+from tim.adapters.postgres.tokens import PostgresTokenRepository
 
 URL_VARIABLE = "TIM_TEST_POSTGRES_URL"
 
@@ -79,3 +80,20 @@ def postgres_repositories(postgres_repository_url):
 
         yield fresh
     repository.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_token_stores(postgres_repository_url):
+    """One token repository for the session on the repositories' database,
+    emptied each time a fresh one is asked for."""
+    url = postgres_repository_url
+    tokens = PostgresTokenRepository.open(url)
+    with psycopg.connect(url, autocommit=True) as admin:
+
+        @contextmanager
+        def fresh():
+            admin.execute("TRUNCATE api_tokens")
+            yield tokens
+
+        yield fresh
+    tokens.close()

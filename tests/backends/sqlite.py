@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tim.adapters.sqlite.repository import SqliteRepository
+from tim.adapters.sqlite.tokens import SqliteTokenRepository
 
 
 @pytest.fixture(scope="session")
@@ -19,5 +20,19 @@ def sqlite_repositories():
                 yield repository
             finally:
                 repository.close()
+
+    return fresh
+
+
+@pytest.fixture(scope="session")
+def sqlite_token_stores():
+    @contextmanager
+    def fresh():
+        with tempfile.TemporaryDirectory(prefix="tim-sqlite-") as folder:
+            tokens = SqliteTokenRepository.open(Path(folder) / "tim.db")
+            try:
+                yield tokens
+            finally:
+                tokens.close()
 
     return fresh

@@ -4,6 +4,7 @@ from tim.adapters.memory.blob_store import MemoryBlobStore
 from tim.adapters.memory.clock import ManualClock
 from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.signed_urls import UrlSigner
+from tim.domain.model.errors import StorageUnavailable
 from tim.domain.model.settings import Settings
 from tim.domain.use_cases.manager import ImageManager
 
@@ -18,9 +19,12 @@ class DirectUploadStore(MemoryBlobStore):
     def __init__(self, signer, clock):
         super().__init__(signer, clock)
         self.confirmations = 0
+        self.down = False
 
     def confirm_upload(self, key, size):
         self.confirmations += 1
+        if self.down:
+            raise StorageUnavailable("the store is down")
         return super().confirm_upload(key, size)
 
 

@@ -118,9 +118,24 @@ def test_uploads_made_straight_to_the_store_are_found_lazily_and_on_completion()
     assert tim.complete_upload(second.id).is_uploaded  # no waiting for completion
     third = tim.create_image(created_by="ana", filename="c", size=3).image
     tim.blobs.put(third.blob_key, [b"abcd"], 4)
-    with pytest.raises(UploadIncomplete):
+    with pytest.raises(UploadIncomplete, match="did not have the declared 3 bytes; it was removed"):
         tim.complete_upload(third.id)
     assert tim.blobs.stat(third.blob_key) is None  # the wrong-size object was removed
+    with pytest.raises(UploadIncomplete, match="no file of 3 bytes has been uploaded"):
+        tim.complete_upload(third.id)
+
+
+def test_records_stay_readable_while_the_store_is_down():
+    tim = in_memory_manager(direct_uploads=True)
+    pending = [tim.create_image(created_by="ana", filename=f"{n}", size=3).image for n in range(5)]
+    tim.blobs.down = True
+    tim.clock.advance(5)
+    assert [image.is_uploaded for image in tim.list_images().results] == [False] * 5
+    assert tim.blobs.confirmations == 1  # the first failure stops the others until the next interval
+    tim.blobs.down = False
+    tim.blobs.put(pending[0].blob_key, [b"abc"], 3)
+    tim.clock.advance(5)
+    assert tim.get_image(pending[0].id).is_uploaded
 
 
 def test_tags(tim):

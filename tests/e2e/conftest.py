@@ -1,15 +1,17 @@
 """Fixtures for end-to-end tests: `serve(data_dir, ...)` starts a real
 `tim serve` and waits until it answers; every server a test started is
-stopped (SIGTERM, then kill) when the fixture's scope ends."""
+stopped (SIGTERM, then kill) when the fixture's scope ends.
+`shared_stores` is a fresh PostgreSQL database and S3 bucket for servers
+that scale out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from e2e.http_servers import Server, Servers
+from e2e.http_servers import Server, Servers, SharedStores
 
 
 @pytest.fixture
@@ -32,3 +34,22 @@ def module_server(tmp_path_factory) -> Iterator[Server]:
 def client(module_server) -> Iterator[httpx.Client]:
     with module_server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def new_shared_stores(postgres_databases, s3_server) -> Iterator[Callable[[], SharedStores]]:
+    """Makes a fresh PostgreSQL database and S3 bucket (on moto) per call."""
+    made: list[SharedStores] = []
+
+    def new() -> SharedStores:
+        made.append(SharedStores(postgres_databases(), s3_server))
+        return made[-1]
+
+    yield new
+    for stores in made:
+        stores.s3.close()
+
+
+@pytest.fixture
+def shared_stores(new_shared_stores) -> SharedStores:
+    return new_shared_stores()

@@ -1,7 +1,9 @@
 """Real `tim serve` processes on free ports, spoken to over real HTTP, and
 helpers for checking their answers.
 
-The stores are the defaults: SQLite and files in the data directory.
+The stores are the defaults (SQLite and files in the data directory),
+unless a test passes others in the environment: `SharedStores` gives the
+environment of a PostgreSQL database and an S3 bucket on moto.
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
+from s3_server import MotoS3
+
 TIM = Path(sys.executable).with_name("tim")
 STARTUP_DEADLINE_SECONDS = 60
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -163,3 +170,64 @@ def next_second(after: int) -> None:
     records made next have a later created_timestamp."""
     while int(time.time()) <= after:
         time.sleep(0.05)
+
+
+def eventually(read: Callable[[], T], done: Callable[[T], bool], *, seconds: float = 30, what: str = "") -> T:
+    """Call `read` until `done` holds for its value (which is returned), for
+    things that settle by themselves; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"{what or 'the condition'} did not hold within {seconds} s: {value!r}"
+        time.sleep(0.2)
+
+
+def run_tim(*args: str, env: Mapping[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`tim ARGS...` as a child process with `env` (and no other TIM_* setting)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [str(TIM), *args], env=clean_environment(env), cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+class SharedStores:
+    """One PostgreSQL database and one S3 bucket (on moto), shared by every
+    tim process of a test, as in a scaled-out deployment."""
+
+    def __init__(self, database_url: str, s3: MotoS3, prefix: str = "tim/records") -> None:
+        self.database_url = database_url
+        self.s3 = s3.client()  # boto3, for looking behind tim's back
+        self.bucket = s3.new_bucket(self.s3)
+        self.prefix = prefix
+        self.endpoint = s3.endpoint
+        self._s3_environment = s3.environment()
+
+    def environment(self, **extra: str) -> dict[str, str]:
+        """What a `tim serve` or `tim reconcile` process needs to use these stores."""
+        return self._s3_environment | {
+            "TIM_DATABASE_URL": self.database_url,
+            "TIM_BLOBSTORE_URL": f"s3://{self.bucket}/{self.prefix}",
+            **extra,
+        }
+
+    def keys(self, under: str = "") -> list[str]:
+        """The keys of the bucket's objects under `under` (relative to the bucket)."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=under)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", ()))
+
+    def uploads(self) -> list[str]:
+        return self.keys(f"{self.prefix}/uploads/")
+
+    def images(self) -> list[str]:
+        return self.keys(f"{self.prefix}/images/")
+
+    def object_key(self, presigned_url: str) -> str:
+        """The object key a presigned (path-style) URL of this bucket names."""
+        path = unquote(urlsplit(presigned_url).path)
+        assert path.startswith(f"/{self.bucket}/"), presigned_url
+        return path[len(self.bucket) + 2 :]
+
+    def read(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

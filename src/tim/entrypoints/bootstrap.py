@@ -17,10 +17,13 @@ from attrs import field, frozen, validators
 from tim.adapters.clock import SystemClock
 from tim.adapters.memory.blob_store import MemoryBlobStore
 from tim.adapters.memory.repository import MemoryRepository
+from tim.adapters.memory.tokens import MemoryTokenRepository
 from tim.adapters.signed_urls import UrlSigner
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
 from tim.domain.use_cases.manager import ImageManager
+from tim.domain.use_cases.tokens import OpenAccess, TokenManager
+from tim.ports.access import Authenticator, TokenRepository
 from tim.ports.blob_store import BlobStore
 from tim.ports.clock import Clock
 from tim.ports.repository import Repository
@@ -143,3 +146,82 @@ def _kept_secret(path: Path) -> bytes:
     if len(secret) < 16:
         raise ConfigError(f"the URL signing secret in {path} is too short (at least 16 bytes)")
     return secret
+
+
+# Access control: who the callers of the HTTP entrypoint are.
+
+AUTH_MODES = ("none", "tokens", "jwt")
+
+
+@frozen(kw_only=True)
+class JwtConfig:
+    """Where bearer JWTs come from and what they must say (TIM_JWT_*)."""
+
+    jwks_url: str
+    issuer: str
+    audience: str
+    audience_claim: str = "aud"
+    algorithms: tuple[str, ...] = ("RS256",)
+    user_claim: str = "sub"
+    scope_claim: str = "scope"
+
+
+@frozen(kw_only=True)
+class AuthConfig:
+    """TIM_AUTH: `none` (everyone is the default user, with every scope),
+    `tokens` (API tokens kept in the database) or `jwt` (needs `jwt`)."""
+
+    mode: str = field(default="none", validator=validators.in_(AUTH_MODES))
+    jwt: JwtConfig | None = None
+
+
+def build_authenticator(
+    auth: AuthConfig, *, database_url: str, default_user: str, clock: Clock | None = None
+) -> Authenticator:
+    """The Authenticator for `auth`; tokens live in the images' database."""
+    if auth.mode == "tokens":
+        return build_token_manager(database_url, clock=clock)
+    if auth.mode == "jwt":
+        if auth.jwt is None:
+            raise ConfigError("TIM_AUTH=jwt needs TIM_JWT_JWKS_URL, TIM_JWT_ISSUER and TIM_JWT_AUDIENCE")
+        return _jwt_authenticator(auth.jwt)
+    return OpenAccess.as_user(default_user)
+
+
+def build_token_manager(database_url: str, *, clock: Clock | None = None) -> TokenManager:
+    return TokenManager(tokens=open_token_repository(database_url), clock=clock or SystemClock())
+
+
+def open_token_repository(url: str) -> TokenRepository:
+    scheme = url.split(":", 1)[0].lower()
+    if url == MEMORY:
+        return MemoryTokenRepository()
+    if scheme == "sqlite":
+        from tim.adapters.sqlite.tokens import SqliteTokenRepository
+
+        return SqliteTokenRepository.open(_sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from tim.adapters.postgres.tokens import PostgresTokenRepository
+
+        return PostgresTokenRepository.open(url)
+    raise ConfigError(f"unsupported database URL {url!r}: use memory:, sqlite:///PATH or postgresql://...")
+
+
+def _jwt_authenticator(config: JwtConfig) -> Authenticator:
+    # Imported here: PyJWT is only loaded when JWTs are used.
+    from tim.adapters.jwt.authenticator import JwtAuthenticator, JwtSettings
+
+    try:
+        return JwtAuthenticator(
+            JwtSettings(
+                jwks_url=config.jwks_url,
+                issuer=config.issuer,
+                audience=config.audience,
+                audience_claim=config.audience_claim,
+                algorithms=config.algorithms,
+                user_claim=config.user_claim,
+                scope_claim=config.scope_claim,
+            )
+        )
+    except ValueError as error:
+        raise ConfigError(f"the JWT settings (TIM_JWT_*) cannot work: {error}") from None

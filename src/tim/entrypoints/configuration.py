@@ -7,6 +7,8 @@ prints it and exits with status 2.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +19,16 @@ from attrs import frozen
 from tim.domain.model.errors import InvalidInput
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES, parse_principal
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS
-from tim.entrypoints.bootstrap import MEMORY, Config, ConfigError, build_manager
+from tim.entrypoints.bootstrap import (
+    AUTH_MODES,
+    MEMORY,
+    AuthConfig,
+    Config,
+    ConfigError,
+    JwtConfig,
+    build_authenticator,
+    build_manager,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -36,6 +47,18 @@ URL_EXPIRY_SECONDS = "TIM_URL_EXPIRY_SECONDS"
 MAX_UPLOAD_BYTES = "TIM_MAX_UPLOAD_BYTES"
 MAX_INLINE_UPLOAD_BYTES = "TIM_MAX_INLINE_UPLOAD_BYTES"
 DEFAULT_USER_VARIABLE = "TIM_DEFAULT_USER"
+AUTH = "TIM_AUTH"
+JWT_JWKS_URL = "TIM_JWT_JWKS_URL"
+JWT_ISSUER = "TIM_JWT_ISSUER"
+JWT_AUDIENCE = "TIM_JWT_AUDIENCE"
+JWT_AUDIENCE_CLAIM = "TIM_JWT_AUDIENCE_CLAIM"
+JWT_ALGORITHMS = "TIM_JWT_ALGORITHMS"
+JWT_USER_CLAIM = "TIM_JWT_USER_CLAIM"
+JWT_SCOPE_CLAIM = "TIM_JWT_SCOPE_CLAIM"
+ACCESS_LOG = "TIM_ACCESS_LOG"
+ACCESS_LOG_FORMAT = "TIM_ACCESS_LOG_FORMAT"
+ACCESS_LOG_FORMATS = ("text", "json")
+STDERR = "-"
 
 
 @frozen(kw_only=True)
@@ -50,6 +73,10 @@ class ServeSettings:
     core: Config
     default_user: str = DEFAULT_USER
     max_inline_upload_bytes: int = DEFAULT_MAX_INLINE_UPLOAD_BYTES
+    auth: AuthConfig = AuthConfig()
+    # One line per request: to stderr ("-") or appended to this file.
+    access_log: str = STDERR
+    access_log_format: str = "text"
 
     def environment(self) -> dict[str, str]:
         """The environment variables that make `from_environment` rebuild
@@ -67,6 +94,18 @@ class ServeSettings:
         }
         if core.secret:
             variables[SECRET] = core.secret
+        variables |= {AUTH: self.auth.mode, ACCESS_LOG: self.access_log, ACCESS_LOG_FORMAT: self.access_log_format}
+        jwt = self.auth.jwt
+        if jwt is not None:
+            variables |= {
+                JWT_JWKS_URL: jwt.jwks_url,
+                JWT_ISSUER: jwt.issuer,
+                JWT_AUDIENCE: jwt.audience,
+                JWT_AUDIENCE_CLAIM: jwt.audience_claim,
+                JWT_ALGORITHMS: ",".join(jwt.algorithms),
+                JWT_USER_CLAIM: jwt.user_claim,
+                JWT_SCOPE_CLAIM: jwt.scope_claim,
+            }
         return variables
 
 
@@ -108,9 +147,14 @@ def from_environment(
         max_inline_upload_bytes=whole_number(
             MAX_INLINE_UPLOAD_BYTES, variable(MAX_INLINE_UPLOAD_BYTES) or DEFAULT_MAX_INLINE_UPLOAD_BYTES, minimum=1
         ),
+        auth=_auth(variable),
+        access_log=_access_log(variable(ACCESS_LOG) or STDERR),
+        access_log_format=_one_of(ACCESS_LOG_FORMAT, variable(ACCESS_LOG_FORMAT) or "text", ACCESS_LOG_FORMATS),
     )
     if settings.workers > 1 and MEMORY in (core.database_url, core.blobstore_url):
         raise ConfigError("memory: stores live inside one process: use --workers 1 with them")
+    if settings.auth.mode == "tokens" and core.database_url == MEMORY:
+        raise ConfigError(f"{AUTH}=tokens keeps tokens in the database, and `tim token create` cannot reach a memory: one")
     return settings
 
 
@@ -118,13 +162,41 @@ def prepare(settings: ServeSettings) -> None:
     """Create the data directory, then open and close every store once, so
     that a configuration that cannot work fails now, in one line, and not in
     each worker process with a traceback."""
-    ensure_data_dir(settings.data_dir)
+    ensure_data_dir(settings)
     try:
         build_manager(settings.core).close()
+        build_authenticator(
+            settings.auth, database_url=settings.core.database_url, default_user=settings.default_user
+        ).close()
     except ConfigError:
         raise
     except Exception as error:  # noqa: BLE001 - any failure to open is a configuration problem here
         raise ConfigError(f"cannot open the stores ({type(error).__name__}: {_one_line(error)})") from None
+    if settings.access_log != STDERR:
+        try:
+            with open(settings.access_log, "a"):
+                pass
+        except OSError as error:
+            raise ConfigError(f"{ACCESS_LOG} {settings.access_log!r} cannot be written: {error.strerror or error}") from None
+
+
+def refuse_open_network(settings: ServeSettings, *, insecure: bool) -> None:
+    """Without authentication every caller is an admin: that is only safe on
+    a loopback address, unless the operator says otherwise (--insecure)."""
+    if settings.auth.mode == "none" and not insecure and not is_loopback(settings.host):
+        raise ConfigError(
+            f"{AUTH}=none lets anyone who reaches {settings.host} read, change and delete everything: "
+            f"listen on 127.0.0.1, set {AUTH}=tokens or jwt, or pass --insecure"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # another host name: it may resolve to anything
 
 
 def whole_number(name: str, value: str | int, *, minimum: int, maximum: int | None = None) -> int:
@@ -149,6 +221,38 @@ def _public_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _auth(variable) -> AuthConfig:
+    mode = _one_of(AUTH, variable(AUTH) or "none", AUTH_MODES)
+    if mode != "jwt":
+        return AuthConfig(mode=mode)
+    missing = [name for name in (JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE) if not variable(name)]
+    if missing:
+        raise ConfigError(f"{AUTH}=jwt needs {', '.join(missing)}")
+    return AuthConfig(
+        mode=mode,
+        jwt=JwtConfig(
+            jwks_url=variable(JWT_JWKS_URL),
+            issuer=variable(JWT_ISSUER),
+            audience=variable(JWT_AUDIENCE),
+            audience_claim=variable(JWT_AUDIENCE_CLAIM) or "aud",
+            # Names as the JOSE registry spells them (RS256, EdDSA), so not case-folded.
+            algorithms=tuple(re.split(r"[\s,]+", (variable(JWT_ALGORITHMS) or "RS256").strip())),
+            user_claim=variable(JWT_USER_CLAIM) or "sub",
+            scope_claim=variable(JWT_SCOPE_CLAIM) or "scope",
+        ),
+    )
+
+
+def _one_of(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value.strip().lower() not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value.strip().lower()
+
+
+def _access_log(destination: str) -> str:
+    return destination if destination == STDERR else str(Path(destination).expanduser().absolute())
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host  # an IPv6 address
 
@@ -160,8 +264,14 @@ def _principal(name: str) -> str:
         raise ConfigError(f"{DEFAULT_USER_VARIABLE} {error.problems[0].message}") from None
 
 
-def ensure_data_dir(path: Path) -> None:
-    """Create the data directory if need be, and check that it is writable."""
+def ensure_data_dir(settings: ServeSettings) -> None:
+    """Create the data directory if a store keeps anything there (a SQLite
+    file, files and their signing secret), and check that it is writable.
+    PostgreSQL with S3 needs none: the servers then keep no state."""
+    schemes = {url.split(":", 1)[0].lower() for url in (settings.core.database_url, settings.core.blobstore_url)}
+    if not schemes & {"sqlite", "file"}:
+        return
+    path = settings.data_dir
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / f".write-test-{secrets.token_hex(4)}"

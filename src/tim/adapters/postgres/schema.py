@@ -66,9 +66,22 @@ _VERSION_1 = (
     "CREATE INDEX image_tags_by_tag ON image_tags (tag_id, image_id)",
 )
 
+# API tokens, by name, found by the SHA-256 digest of their secret (never the
+# secret itself). COLLATE "C": listed in code point order, as Python sorts.
+_VERSION_2 = (
+    """
+    CREATE TABLE api_tokens (
+        name text COLLATE "C" PRIMARY KEY,
+        scope text NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+        digest bytea NOT NULL UNIQUE CHECK (length(digest) = 32),
+        created_timestamp bigint NOT NULL
+    )
+    """,
+)
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to version n.
 # Append new versions; never edit one that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2)
 LATEST_VERSION = len(MIGRATIONS)
 
 

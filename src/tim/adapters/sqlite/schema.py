@@ -84,6 +84,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     ),
+    (  # 2: API tokens, by name, found by the SHA-256 digest of their secret (never the secret)
+        """
+        CREATE TABLE api_tokens (
+            name TEXT NOT NULL PRIMARY KEY,
+            scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+            digest BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+            created_timestamp INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -36,11 +36,12 @@ def parse_size(value: object, maximum: int) -> int:
     return parse_int("size", value, minimum=1, maximum=maximum)
 
 
-def parse_principal(value: object) -> str:
-    """The caller's identity as the entrypoint established it."""
-    principal = require_text("created_by", value)
+def parse_principal(value: object, field: str = "created_by") -> str:
+    """A caller's identity as the entrypoint established it (what
+    `created_by` records): 1..255 characters, no control characters."""
+    principal = require_text(field, value)
     if not principal or len(principal) > MAX_PRINCIPAL_LENGTH or first_forbidden_character(principal):
-        raise InvalidInput.of("created_by", f"must be 1..{MAX_PRINCIPAL_LENGTH} printable characters")
+        raise InvalidInput.of(field, f"must be 1..{MAX_PRINCIPAL_LENGTH} printable characters")
     return principal
 
 

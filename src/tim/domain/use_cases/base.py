@@ -18,6 +18,8 @@ class UseCases:
     settings: Settings = Settings()
     # image id -> when its pending upload was last looked for in the store
     _last_checked: dict[int, int] = field(factory=dict, init=False, repr=False)
+    # until when pending uploads are not looked for, after the store failed
+    _store_down_until: int = field(default=0, init=False, repr=False)
 
     def expires_at(self) -> int:
         return self.clock.now() + self.settings.url_expiry_seconds

@@ -77,10 +77,16 @@ class TransferUseCases(UseCases):
         exist with exactly the declared size. Idempotent. A wrong-size
         object is removed, so that the client can upload again."""
         image = self._image(image_id)
-        if not image.is_uploaded:
-            image = self._verify(image)
-            if not image.is_uploaded:
-                raise UploadIncomplete(f"no file of {image.size} bytes has been uploaded for image {image.id}")
+        if image.is_uploaded:
+            return self.present(image)
+        image, state = self._verify(image)
+        if state is UploadState.WRONG_SIZE:
+            raise UploadIncomplete(
+                f"the file uploaded for image {image.id} did not have the declared {image.size} bytes;"
+                " it was removed: upload it again"
+            )
+        if state is UploadState.MISSING:
+            raise UploadIncomplete(f"no file of {image.size} bytes has been uploaded for image {image.id} yet")
         return self.present(image)
 
     def complete_upload_of(self, key: str) -> ImageRecord | None:
@@ -90,14 +96,20 @@ class TransferUseCases(UseCases):
         image = self.repository.get_image_by_blob_key(key)
         if image is None or image.is_uploaded:
             return image
-        return self._verify(image)
+        return self._verify(image)[0]
 
     def present(self, image: ImageRecord) -> ImageRecord:
         """The record as callers see it: a pending upload looked for in the
         store (at most once per record per interval), and a download URL
         once the file is stored."""
         if not image.is_uploaded and self._due_for_check(image):
-            image = self._verify(image)
+            try:
+                image = self._verify(image)[0]
+            except StorageUnavailable:
+                # Reading a record must not depend on the store: it stays
+                # pending, and nothing else is looked for until the next interval.
+                log.warning("could not look for the upload of image %s; the store is unavailable", image.id)
+                self._store_down_until = self.clock.now() + self.settings.pending_check_interval_seconds
         if not image.is_uploaded:
             return image
         return evolve(image, url=self.blobs.download_url(image.blob_key, image.filename, self.expires_at()))
@@ -113,6 +125,8 @@ class TransferUseCases(UseCases):
         if self.blobs.completes_on_put:
             return False  # tim received every PUT itself, so the record is current
         now = self.clock.now()
+        if now < self._store_down_until:
+            return False
         last = self._last_checked.get(image.id)
         if last is not None and now - last < self.settings.pending_check_interval_seconds:
             return False
@@ -121,14 +135,14 @@ class TransferUseCases(UseCases):
         self._last_checked[image.id] = now
         return True
 
-    def _verify(self, image: ImageRecord) -> ImageRecord:
+    def _verify(self, image: ImageRecord) -> tuple[ImageRecord, UploadState]:
         state = self.blobs.confirm_upload(image.blob_key, image.size)
         if state is UploadState.STORED:
             self._last_checked.pop(image.id, None)
-            return self.repository.mark_uploaded(image.id, self.clock.now()) or image
+            return self.repository.mark_uploaded(image.id, self.clock.now()) or image, state
         if state is UploadState.WRONG_SIZE:
             log.info("removed the upload of image %s: it did not have %s bytes", image.id, image.size)
-        return image
+        return image, state
 
     def forget_blob(self, key: str) -> None:
         """Delete an object nobody may reach any more; a store that is down

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from tim.domain.model.images import parse_principal
 from tim.domain.use_cases.manager import ImageManager
+from tim.domain.use_cases.tokens import OpenAccess
 from tim.entrypoints import configuration
-from tim.entrypoints.bootstrap import BLOB_ROUTE, Config, build_manager
+from tim.entrypoints.bootstrap import BLOB_ROUTE, Config, build_authenticator, build_manager
+from tim.entrypoints.http.access_log import AccessLogMiddleware, AccessLogSink
 from tim.entrypoints.http.blobs import Blob
 from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -37,6 +41,7 @@ from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
 from tim.entrypoints.http.search import ImageSearch
 from tim.entrypoints.http.tags import Tag, TagImages, Tags
+from tim.ports.access import Authenticator
 
 V1 = "/v1"
 
@@ -59,36 +64,64 @@ def create_app(
     *,
     default_user: str = configuration.DEFAULT_USER,
     max_inline_upload_bytes: int = configuration.DEFAULT_MAX_INLINE_UPLOAD_BYTES,
+    authenticator: Callable[[], Authenticator] | None = None,
+    access_log: AccessLogSink | None = None,
 ) -> Starlette:
     """The app, serving an ImageManager built from `manager` (a Config, or
-    a function that builds one) for as long as the app's lifespan lasts."""
+    a function that builds one) for as long as the app's lifespan lasts.
+    `authenticator` builds what checks callers (by default none is checked:
+    every caller is `default_user`, with every scope); `access_log` is
+    where each request's line goes (by default stderr, as text)."""
     parse_principal(default_user)  # fail now, not on every request
     build = (lambda: build_manager(manager)) if isinstance(manager, Config) else manager
+    open_authenticator = authenticator or (lambda: OpenAccess.as_user(default_user))
+    sink = access_log or AccessLogSink()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.manager = await run_in_threadpool(build)
-        try:
+        # Opened in order, closed in reverse, whichever step fails.
+        async with AsyncExitStack() as opened:
+            sink.open()
+            opened.callback(sink.close)
+            app.state.manager = await run_in_threadpool(build)
+            opened.push_async_callback(_closing, app.state, "manager")
+            app.state.authenticator = await run_in_threadpool(open_authenticator)
+            opened.push_async_callback(_closing, app.state, "authenticator")
             yield
-        finally:
-            opened, app.state.manager = app.state.manager, None
-            await run_in_threadpool(opened.close)
 
-    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+        middleware=[Middleware(AccessLogMiddleware, sink=sink)],
+    )
     # A trailing slash names no route (404), rather than a redirect.
     app.router.redirect_slashes = False
     app.state.options = HttpOptions(default_user=default_user, max_body_bytes=max_inline_upload_bytes)
     app.state.manager = None
+    app.state.authenticator = None
     return app
+
+
+async def _closing(state: State, name: str) -> None:
+    """Take a resource off the app's state (requests then learn that tim is
+    not running), then close it."""
+    resource = getattr(state, name)
+    setattr(state, name, None)
+    await run_in_threadpool(resource.close)
 
 
 def app_from_environment() -> Starlette:
     """The app configured by TIM_* environment variables: the factory that
     `tim serve` gives uvicorn (one call per worker process)."""
     settings = configuration.from_environment(os.environ)
-    configuration.ensure_data_dir(settings.data_dir)
+    configuration.ensure_data_dir(settings)
     return create_app(
         settings.core,
         default_user=settings.default_user,
         max_inline_upload_bytes=settings.max_inline_upload_bytes,
+        authenticator=lambda: build_authenticator(
+            settings.auth, database_url=settings.core.database_url, default_user=settings.default_user
+        ),
+        access_log=AccessLogSink(settings.access_log, settings.access_log_format),
     )

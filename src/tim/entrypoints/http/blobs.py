@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from tim.domain.model.downloads import attachment, media_type
 from tim.domain.model.images import ImageRecord
+from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.errors import error_response
 from tim.entrypoints.http.responses import image_json
@@ -52,12 +53,14 @@ class Blob(HTTPEndpoint):
             return error_response(400, "the upload was interrupted")
         finally:
             await stream.aclose()
+        note(request).image_id = image.id
         return JSONResponse(image_json(image))
 
     async def get(self, request: Request) -> Response:
         download = await run_in_threadpool(
             manager(request).open_download, request.path_params["key"], dict(request.query_params)
         )
+        note(request).image_id = download.image.id
         # Read the first chunk before answering, so that a store error still
         # becomes a JSON error response rather than a broken download.
         first = await run_in_threadpool(next, download.chunks, b"")

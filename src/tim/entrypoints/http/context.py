@@ -1,5 +1,6 @@
-"""What endpoints take from the running app: the ImageManager opened by the
-lifespan, the HTTP options, and the caller's identity."""
+"""What endpoints take from the running app: the ImageManager and the
+Authenticator opened by the lifespan, the HTTP options, and the caller's
+identity."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from attrs import frozen
 from starlette.requests import Request
 
 from tim.domain.use_cases.manager import ImageManager
+from tim.entrypoints.http.access_log import note
+from tim.ports.access import Authenticator
 from tim.entrypoints.configuration import DEFAULT_MAX_INLINE_UPLOAD_BYTES, DEFAULT_USER
 
 
@@ -33,7 +36,18 @@ def options(request: Request) -> HttpOptions:
     return request.app.state.options
 
 
+def authenticator(request: Request) -> Authenticator:
+    found = getattr(request.app.state, "authenticator", None)
+    if found is None:
+        manager(request)  # explains a lifespan that has not run
+        raise RuntimeError("tim's authenticator is missing")
+    return found
+
+
 def caller(request: Request) -> str:
     """The identity recorded as created_by. The one place that decides it:
-    for now the configured default user, until authentication arrives."""
-    return options(request).default_user
+    the principal that `auth.authorize` established for this request."""
+    principal = note(request).principal
+    if principal is None:
+        raise RuntimeError(f"{request.url.path} is not a Protected endpoint: it has no caller")
+    return principal.name

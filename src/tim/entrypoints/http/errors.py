@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from tim.domain.model.access import AuthenticationUnavailable, InsufficientScope, Unauthenticated
 from tim.domain.model.errors import (
     AccessDenied,
     Conflict,
@@ -34,13 +35,17 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[TimError], int] = {
     InvalidInput: 400,
     SizeMismatch: 400,
+    Unauthenticated: 401,
     AccessDenied: 403,
+    InsufficientScope: 403,
     NotFound: 404,
     Conflict: 409,  # also AlreadyUploaded and UploadIncomplete
     TagNameTaken: 409,
     TooLarge: 413,
     StorageUnavailable: 503,
+    AuthenticationUnavailable: 503,
 }
+REALM = 'Bearer realm="tim"'
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -58,7 +63,18 @@ def domain_error(request: Request, error: Exception) -> JSONResponse:
         extra["details"] = [{"field": p.field, "message": p.message} for p in error.problems]
     if isinstance(error, TagNameTaken):
         extra["tag"] = tag_json(error.existing)
-    return error_response(status, error.message, **extra)
+    return error_response(status, error.message, _challenge(error), **extra)
+
+
+def _challenge(error: TimError) -> dict[str, str] | None:
+    """WWW-Authenticate as RFC 6750 spells it: a bare challenge when no
+    credential came, invalid_token for a bad one, insufficient_scope with
+    the scope needed for a caller who may not."""
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": REALM + (', error="invalid_token"' if error.credential_given else "")}
+    if isinstance(error, InsufficientScope):
+        return {"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{error.needed.label}"'}
+    return None
 
 
 def http_error(request: Request, error: Exception) -> JSONResponse:

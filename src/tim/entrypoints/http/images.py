@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -14,6 +13,8 @@ from tim.entrypoints.http.bodies import (
     decode_image_data,
     read_json,
 )
+from tim.entrypoints.http.access_log import note
+from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import caller, manager, options
 from tim.entrypoints.http.queries import image_filters
 from tim.entrypoints.http.responses import created_image_json, image_json, page_json
@@ -22,7 +23,7 @@ from tim.entrypoints.http.responses import created_image_json, image_json, page_
 # event loop and hand the blocking use case to the threadpool.
 
 
-class Images(HTTPEndpoint):
+class Images(Protected):
     def get(self, request: Request) -> Response:
         page = manager(request).list_images(**image_filters(request.query_params))
         return JSONResponse(page_json(page, image_json))
@@ -36,10 +37,11 @@ class Images(HTTPEndpoint):
             size=body.size,
             tags=body.tags,
         )
+        note(request).image_id = created.image.id
         return JSONResponse(created_image_json(created), status_code=201)
 
 
-class Image(HTTPEndpoint):
+class Image(Protected):
     def get(self, request: Request) -> Response:
         return JSONResponse(image_json(manager(request).get_image(request.path_params["image_id"])))
 
@@ -55,12 +57,12 @@ class Image(HTTPEndpoint):
         return Response(status_code=204)
 
 
-class ImageCompletion(HTTPEndpoint):
+class ImageCompletion(Protected):
     def post(self, request: Request) -> Response:
         return JSONResponse(image_json(manager(request).complete_upload(request.path_params["image_id"])))
 
 
-class Upload(HTTPEndpoint):
+class Upload(Protected):
     async def post(self, request: Request) -> Response:
         body = await read_json(request, UploadCreateInput, options(request).max_body_bytes)
         image = await run_in_threadpool(
@@ -70,4 +72,5 @@ class Upload(HTTPEndpoint):
             data=decode_image_data(body.image_data),
             tags=body.tags,
         )
+        note(request).image_id = image.id
         return JSONResponse(image_json(image), status_code=201)

@@ -50,7 +50,7 @@ def _path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
-IMAGE_FILTERS = ("page", "limit", "start_timestamp", "end_timestamp", "uploaded_only")
+IMAGE_FILTERS = ("page", "limit", "start_timestamp", "end_timestamp", "uploaded_only", "created_by")
 IMAGE_PAGE = {"200": _json("ImageBrowsePage", "A page of image records, newest first")}
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -249,6 +249,11 @@ PARAMETERS = {
         {"type": "boolean", "default": False},
         "Only records whose file is stored: true, false, 1 or 0 (case-insensitive)",
     ),
+    "created_by": _query(
+        "created_by",
+        {"type": "string"},
+        "Only records created by this principal (exact match; empty: everyone)",
+    ),
     "exact_tags": _query(
         "exact_tags",
         _STRINGS,
@@ -368,7 +373,9 @@ SCHEMAS: dict[str, Any] = {
 
 ERROR_MEANINGS = {
     400: "Invalid input",
-    403: "The signed URL is tampered with, expired or meant for something else",
+    401: "No credential, or one that is not valid: send Authorization: Bearer <token>",
+    403: "The credential's scope does not allow this; or the signed URL is tampered with, expired or "
+    "meant for something else",
     404: "No such record, or an id that is not a positive integer",
     409: "Conflicts with the current state",
     413: "The request body is too large",
@@ -376,6 +383,38 @@ ERROR_MEANINGS = {
 RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {
     "Error": _json("Error", "Any other error (405, 500, 503, ...)")
 }
+
+
+# Who may call what (see auth.py): the API routes need a bearer credential,
+# with the read scope for GET and write for the rest; the signed blob URLs
+# and this document need none.
+PUBLIC_PATHS = ("/blobs/{key}", "/openapi.json")
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API token (tim_..., from `tim token create`) or a JWT from the configured "
+        "identity provider. Not needed when the server runs with TIM_AUTH=none.",
+    }
+}
+
+
+def _with_access_control(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    secured: dict[str, dict[str, Any]] = {}
+    for path, item in paths.items():
+        secured[path] = dict(item)
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            if path in PUBLIC_PATHS:
+                secured[path][method] = operation | {"security": []}
+            else:
+                scope = "read" if method == "get" else "write"
+                secured[path][method] = operation | {
+                    "description": (operation.get("description", "") + f" Needs the {scope} scope.").strip(),
+                    "responses": operation["responses"] | _errors(401, 403),
+                }
+    return secured
 
 
 def document(server_url: str) -> dict[str, Any]:
@@ -388,8 +427,14 @@ def document(server_url: str) -> dict[str, Any]:
             '{"code": <HTTP status>, "message": "..."}.',
         },
         "servers": [{"url": server_url}],
-        "paths": PATHS,
-        "components": {"schemas": SCHEMAS, "parameters": PARAMETERS, "responses": RESPONSES},
+        "paths": _with_access_control(PATHS),
+        "security": [{"bearer": []}],
+        "components": {
+            "schemas": SCHEMAS,
+            "parameters": PARAMETERS,
+            "responses": RESPONSES,
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 

@@ -16,6 +16,7 @@ def image_filters(query: QueryParams) -> dict[str, str | None]:
         "start_timestamp": query.get("start_timestamp"),
         "end_timestamp": query.get("end_timestamp"),
         "uploaded_only": query.get("uploaded_only"),
+        "created_by": query.get("created_by"),
     }
 
 

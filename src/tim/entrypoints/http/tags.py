@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tim.entrypoints.http.bodies import TagInput, read_json
+from tim.entrypoints.http.access_log import note
+from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import manager, options
 from tim.entrypoints.http.queries import image_filters, paging
 from tim.entrypoints.http.responses import image_json, page_json, tag_json
 
 
-class Tags(HTTPEndpoint):
+class Tags(Protected):
     def get(self, request: Request) -> Response:
         return JSONResponse(page_json(manager(request).list_tags(**paging(request.query_params)), tag_json))
 
     async def post(self, request: Request) -> Response:
         body = await read_json(request, TagInput, options(request).max_body_bytes)
         tag = await run_in_threadpool(manager(request).create_tag, body.name)
+        note(request).tag_id = tag.id
         return JSONResponse(tag_json(tag), status_code=201)
 
 
-class Tag(HTTPEndpoint):
+class Tag(Protected):
     def get(self, request: Request) -> Response:
         return JSONResponse(tag_json(manager(request).get_tag(request.path_params["tag_id"])))
 
@@ -37,7 +39,7 @@ class Tag(HTTPEndpoint):
         return Response(status_code=204)
 
 
-class TagImages(HTTPEndpoint):
+class TagImages(Protected):
     def get(self, request: Request) -> Response:
         page = manager(request).list_tag_images(request.path_params["tag_id"], **image_filters(request.query_params))
         return JSONResponse(page_json(page, image_json))
