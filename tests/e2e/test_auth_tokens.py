@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from e2e.auth_checks import (
-    assert_forbidden,
     assert_let_through,
     assert_unauthenticated,
     bearer,

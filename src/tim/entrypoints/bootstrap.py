@@ -68,17 +68,27 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
 
 
 def open_repository(url: str) -> Repository:
-    scheme = url.split(":", 1)[0].lower()
-    if url == MEMORY:
-        return MemoryRepository()
-    if scheme == "sqlite":
+    kind = _database_kind(url)
+    if kind == "sqlite":
         from tim.adapters.sqlite.repository import SqliteRepository
 
         return SqliteRepository.open(_sqlite_path(url))
-    if scheme in ("postgresql", "postgres"):
+    if kind == "postgres":
         from tim.adapters.postgres.repository import PostgresRepository
 
         return PostgresRepository.open(url)
+    return MemoryRepository()
+
+
+def _database_kind(url: str) -> str:
+    """memory, sqlite or postgres, from a database URL."""
+    scheme = url.split(":", 1)[0].lower()
+    if url == MEMORY:
+        return "memory"
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgres"
     raise ConfigError(f"unsupported database URL {url!r}: use memory:, sqlite:///PATH or postgresql://...")
 
 
@@ -193,18 +203,17 @@ def build_token_manager(database_url: str, *, clock: Clock | None = None) -> Tok
 
 
 def open_token_repository(url: str) -> TokenRepository:
-    scheme = url.split(":", 1)[0].lower()
-    if url == MEMORY:
-        return MemoryTokenRepository()
-    if scheme == "sqlite":
+    """API tokens live in the images' database."""
+    kind = _database_kind(url)
+    if kind == "sqlite":
         from tim.adapters.sqlite.tokens import SqliteTokenRepository
 
         return SqliteTokenRepository.open(_sqlite_path(url))
-    if scheme in ("postgresql", "postgres"):
+    if kind == "postgres":
         from tim.adapters.postgres.tokens import PostgresTokenRepository
 
         return PostgresTokenRepository.open(url)
-    raise ConfigError(f"unsupported database URL {url!r}: use memory:, sqlite:///PATH or postgresql://...")
+    return MemoryTokenRepository()
 
 
 def _jwt_authenticator(config: JwtConfig) -> Authenticator:

@@ -10,8 +10,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from tim.adapters.sqlite.connections import ConnectionPool, connect, translated_errors, use_wal
-from tim.adapters.sqlite.schema import folded, migrate
+from tim.adapters.sqlite.connections import ConnectionPool
+from tim.adapters.sqlite.schema import folded, open_migrated
 from tim.adapters.sqlite.search_sql import (
     IMAGE_COLUMNS,
     ImageSearch,
@@ -22,7 +22,7 @@ from tim.adapters.sqlite.search_sql import (
     required_tags,
     walk_budget,
 )
-from tim.domain.model.errors import Conflict, StorageUnavailable, TagNameTaken
+from tim.domain.model.errors import Conflict, TagNameTaken
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
@@ -40,19 +40,7 @@ class SqliteRepository:
     @classmethod
     def open(cls, path: Path) -> SqliteRepository:
         """Open (creating it and its folder if needed) and migrate the file."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageUnavailable(f"cannot create the folder for the SQLite database {str(path)!r}: {error}") from error
-        with translated_errors(path):
-            connection = connect(path)
-            try:
-                use_wal(connection)
-                migrate(connection)
-            finally:
-                connection.close()
-        return cls(ConnectionPool(path))
+        return cls(open_migrated(path))
 
     def close(self) -> None:
         self._pool.close()

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from pathlib import Path
 
+from tim.adapters.sqlite.connections import ConnectionPool, connect, translated_errors, use_wal
 from tim.domain.model.errors import StorageUnavailable
 from tim.domain.model.tags import tag_order
 
@@ -148,3 +150,21 @@ def _refold(connection: sqlite3.Connection) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (_FOLDED_WITH, unicodedata.unidata_version),
     )
+
+
+def open_migrated(path: Path) -> ConnectionPool:
+    """A pool on the file at `path`, created (with its folder) if need be,
+    in WAL mode and migrated to the current schema."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StorageUnavailable(f"cannot create the folder for the SQLite database {str(path)!r}: {error}") from error
+    with translated_errors(path):
+        connection = connect(path)
+        try:
+            use_wal(connection)
+            migrate(connection)
+        finally:
+            connection.close()
+    return ConnectionPool(path)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tim.adapters.sqlite.connections import ConnectionPool, connect, translated_errors, use_wal
-from tim.adapters.sqlite.schema import migrate
+from tim.adapters.sqlite.connections import ConnectionPool
+from tim.adapters.sqlite.schema import open_migrated
 from tim.domain.model.access import ApiToken, Scope, StoredToken, TokenNameTaken
-from tim.domain.model.errors import StorageUnavailable
 
 _COLUMNS = "name, scope, created_timestamp, digest"
 
@@ -26,19 +25,7 @@ class SqliteTokenRepository:
     @classmethod
     def open(cls, path: Path) -> SqliteTokenRepository:
         """Open (creating it and its folder if needed) and migrate the file."""
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageUnavailable(f"cannot create the folder for the SQLite database {str(path)!r}: {error}") from error
-        with translated_errors(path):
-            connection = connect(path)
-            try:
-                use_wal(connection)
-                migrate(connection)
-            finally:
-                connection.close()
-        return cls(ConnectionPool(path))
+        return cls(open_migrated(path))
 
     def add_token(self, token: StoredToken) -> None:
         with self._pool.transaction(write=True) as db:
