@@ -13,16 +13,21 @@ from tim.domain.model.search import ImageQuery, TimeRange, parse_terms
 from tim.domain.model.tags import parse_tag_name, parse_tag_names
 
 
+# White space to trim: what Unicode calls so, less the information separators
+# U+001C..U+001F, which are control characters (and so refused, not trimmed).
+SPACE = "".join({c for c in map(chr, range(0x110000)) if c.isspace()} - set("\x1c\x1d\x1e\x1f"))
+
+
 def acceptable_tag_name(text: str) -> bool:
     """API-DECISIONS.md, restated independently: trimmed, 1..160 characters,
     no `|`, no control characters (and nothing that cannot be stored as UTF-8)."""
-    name = text.strip()
+    name = text.strip(SPACE)
     return 1 <= len(name) <= 160 and "|" not in name and all(unicodedata.category(c) not in ("Cc", "Cs") for c in name)
 
 
 names_to_try = st.one_of(
     st.text(max_size=170),
-    st.text(st.sampled_from("ab |\t\n\x00\x7f\u0085 \u2028é"), max_size=12),
+    st.text(st.sampled_from("ab |\t\n\x00\x7f\x1c\x1f\u0085 \u2028\u3000é"), max_size=12),
     st.integers(0, 170).map(lambda n: "x" * n),
 )
 
@@ -30,7 +35,7 @@ names_to_try = st.one_of(
 @given(names_to_try)
 def test_tag_names_are_accepted_exactly_when_the_rule_says(text):
     if acceptable_tag_name(text):
-        assert parse_tag_name(text) == text.strip()
+        assert parse_tag_name(text) == text.strip(SPACE)
     else:
         with pytest.raises(InvalidInput) as error:
             parse_tag_name(text)
@@ -80,6 +85,12 @@ def test_bad_paging_is_refused_never_clamped(page, limit, field):
     assert error.value.problems[0].field == field
 
 
+@pytest.mark.parametrize("text", [" 1", "1 ", "+1", "01", "-0", "１", "1_000", "0x1", "", "1e3"])
+def test_integers_as_text_have_one_spelling(text):
+    with pytest.raises(InvalidInput, match="^page: must be an integer"):
+        PageRequest.parse(text, None)
+
+
 def test_paging_defaults_and_text():
     assert PageRequest.parse() == PageRequest(0, 100)
     assert PageRequest.parse("2", "7") == PageRequest(2, 7)
@@ -101,7 +112,7 @@ def test_uploaded_only_flags(flag, value):
     assert ImageQuery.parse(uploaded_only=flag).uploaded_only is value
 
 
-@pytest.mark.parametrize("flag", ["yes", "", "2", "tru"])
+@pytest.mark.parametrize("flag", ["yes", "", "2", "tru", " true", "1 "])
 def test_bad_uploaded_only_flags(flag):
     with pytest.raises(InvalidInput, match="^uploaded_only: "):
         ImageQuery.parse(uploaded_only=flag)
@@ -124,5 +135,9 @@ def test_a_search_needs_a_tag():
 def test_numbers_beyond_64_bits_are_out_of_range():
     with pytest.raises(InvalidInput, match="^page: must be at most"):
         PageRequest.parse(str(2**63 // 100 + 1), 100)
+    with pytest.raises(InvalidInput, match="^page: must be at most"):
+        PageRequest.parse("9" * 30, 100)
+    with pytest.raises(InvalidInput, match="^page: must be at least 0"):
+        PageRequest.parse("-" + "9" * 30, 100)
     with pytest.raises(InvalidInput, match="^end_timestamp: must be at most"):
         TimeRange.parse(None, str(2**63))

@@ -35,8 +35,10 @@ class UrlSigner:
         """Raise AccessDenied unless the parameters are a valid signature for
         this method and key and have not expired; return the pinned length."""
         expires, length, signature = params.get("expires"), params.get("length"), params.get("signature")
-        if not expires or not signature or (method == "PUT") != (length is not None):
+        if not expires or not signature:
             raise AccessDenied("this URL is not signed")
+        if (method == "PUT") != (length is not None):
+            raise AccessDenied(f"this URL was not signed for {method}")
         signed = {"expires": expires} | ({} if length is None else {"length": length})
         if not hmac.compare_digest(self._sign(method, key, signed).encode(), signature.encode("utf-8", "replace")):
             raise AccessDenied("this URL's signature is not valid for this request")

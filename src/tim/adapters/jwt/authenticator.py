@@ -16,6 +16,7 @@ with made-up key ids cannot make tim hammer the identity provider.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,8 @@ from tim.domain.model.access import (
     parse_principal_name,
 )
 from tim.domain.model.errors import InvalidInput
+
+log = logging.getLogger(__name__)
 
 # Asymmetric algorithms only: with a public key set, an HMAC "signature"
 # could be made by anyone who has the (public) key.
@@ -145,7 +148,9 @@ class JwtAuthenticator:
         try:
             return self._keys.get_signing_key(key_id)
         except (PyJWKClientConnectionError, PyJWKSetError) as error:
-            raise AuthenticationUnavailable(f"the identity provider's keys cannot be fetched: {error}") from None
+            # The details (internal host names, HTTP errors) go to the log, not to the caller.
+            log.warning("cannot fetch the JWKS at %s: %s", self.settings.jwks_url, error)
+            raise AuthenticationUnavailable("the identity provider's keys cannot be fetched; try again later") from None
         except PyJWKClientError:
             raise _invalid(f"the identity provider has no key {key_id!r}") from None
 

@@ -11,13 +11,18 @@ from urllib.parse import quote
 
 # Types that mimetypes may not know on every machine.
 MEDIA_TYPES = {".dcm": "application/dicom"}
+# A compressed file is served as what it is, not as what it unpacks to.
+COMPRESSED_TYPES = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz"}
 # RFC 8187 attr-char, less ALPHA / DIGIT which quote() always keeps.
 ATTR_CHAR_PUNCTUATION = "!#$&+-.^_`|~"
 
 
 def media_type(filename: str) -> str:
     suffix = PurePosixPath(filename).suffix.lower()
-    return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(filename, strict=False)[0] or "application/octet-stream"
+    guessed, encoding = mimetypes.guess_type(filename, strict=False)
+    if encoding is not None:
+        return COMPRESSED_TYPES.get(encoding, "application/octet-stream")
+    return MEDIA_TYPES.get(suffix) or guessed or "application/octet-stream"
 
 
 def attachment(filename: str) -> str:

@@ -12,24 +12,29 @@ import unicodedata
 
 from tim.domain.model.errors import InvalidInput
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Integers as text are spelled one way only: no sign but a minus, no leading
+# zeros, no white space (so one image has one URL).
+_INTEGER = re.compile(r"0|-?[1-9][0-9]*")
+_MAX_DIGITS = 19
 # Every store keeps integers in 64 bits; larger ones can name nothing.
 INT64_MAX = 2**63 - 1
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 
 
-def parse_int(field: str, value: object, *, minimum: int | None = None, maximum: int = INT64_MAX) -> int:
+def parse_int(field: str, value: object, *, minimum: int = -INT64_MAX - 1, maximum: int = INT64_MAX) -> int:
     if isinstance(value, bool):
         raise InvalidInput.of(field, "must be an integer")
     if isinstance(value, str):
-        text = value.strip()
-        if not _INTEGER.fullmatch(text) or len(text) > 20:
+        if not _INTEGER.fullmatch(value):
             raise InvalidInput.of(field, "must be an integer")
-        value = int(text)
+        if len(value.lstrip("-")) > _MAX_DIGITS:  # far out of any range: not worth converting
+            bound = f"at least {minimum}" if value.startswith("-") else f"at most {maximum}"
+            raise InvalidInput.of(field, f"must be {bound}")
+        value = int(value)
     if not isinstance(value, int):
         raise InvalidInput.of(field, "must be an integer")
-    if minimum is not None and value < minimum:
+    if value < minimum:
         raise InvalidInput.of(field, f"must be at least {minimum}")
     if value > maximum:
         raise InvalidInput.of(field, f"must be at most {maximum}")
@@ -40,7 +45,7 @@ def parse_flag(field: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        text = value.strip().lower()
+        text = value.lower()
         if text in _TRUE:
             return True
         if text in _FALSE:

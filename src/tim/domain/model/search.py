@@ -13,7 +13,7 @@ from attrs import field, frozen
 from tim.domain.model.errors import InvalidInput
 from tim.domain.model.fields import parse_flag, parse_int
 from tim.domain.model.images import ImageRecord
-from tim.domain.model.tags import SEARCH_DELIMITER, parse_tag_name
+from tim.domain.model.tags import SEARCH_DELIMITER, WHITE_SPACE, parse_tag_name
 
 WILDCARD = "%"
 
@@ -84,7 +84,7 @@ def parse_terms(field_name: str, value: object) -> tuple[str, ...]:
     terms: dict[str, None] = {}
     for text in values:
         for segment in text.split(SEARCH_DELIMITER):
-            if segment.strip():
+            if segment.strip(WHITE_SPACE):
                 terms[parse_tag_name(segment, field_name)] = None
     return tuple(terms)
 

@@ -11,11 +11,14 @@ from tim.domain.model.fields import first_forbidden_character, require_text
 
 MAX_TAG_NAME_LENGTH = 160
 SEARCH_DELIMITER = "|"
+# What trimming removes: Unicode white space, less U+001C..U+001F, which
+# Python counts as white space but which are control characters (refused).
+WHITE_SPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace() and not "\x1c" <= c <= "\x1f")
 
 
 def parse_tag_name(value: object, field: str = "name") -> str:
     """Trim a tag name and check it: 1..160 characters, no `|`, no control characters."""
-    name = require_text(field, value).strip()
+    name = require_text(field, value).strip(WHITE_SPACE)
     if not name:
         raise InvalidInput.of(field, "must not be empty")
     if len(name) > MAX_TAG_NAME_LENGTH:

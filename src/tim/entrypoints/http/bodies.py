@@ -23,6 +23,7 @@ from starlette.requests import Request
 from tim.domain.model.errors import FieldProblem, InvalidInput, TooLarge
 
 T = TypeVar("T")
+MAX_PROBLEMS = 20
 
 
 @frozen
@@ -104,7 +105,9 @@ async def read_json(request: Request, kind: type[T], limit: int) -> T:
         raise HTTPException(400, "the body must be JSON, sent with Content-Type: application/json")
     raw = await read_body(request, limit)
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except _Ambiguous as error:
+        raise HTTPException(400, f"the body is not valid JSON: {error}") from None
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise HTTPException(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -113,6 +116,21 @@ async def read_json(request: Request, kind: type[T], limit: int) -> T:
         return _converter.structure(data, kind)
     except ClassValidationError as error:
         raise InvalidInput(_problems(error)) from None
+
+
+class _Ambiguous(ValueError):
+    """JSON that Python would read one way and another parser another."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _Ambiguous("a key is repeated in an object")
+    return dict(pairs)
+
+
+def _no_constant(name: str) -> None:
+    raise _Ambiguous(f"{name} is not a JSON number")
 
 
 def decode_image_data(text: str) -> bytes:
@@ -138,8 +156,17 @@ def _problems(error: ClassValidationError) -> list[FieldProblem]:
             problems.append(FieldProblem(path.removeprefix(".") or "body", message))
     for extra in [] if unknown is None else unknown.exceptions:
         assert isinstance(extra, ForbiddenExtraKeysError)
-        problems += [FieldProblem(key, "is not a field of this request") for key in sorted(extra.extra_fields)]
+        problems += [FieldProblem(_printable(key), "is not a field of this request") for key in sorted(extra.extra_fields)]
+    # A body of thousands of wrong keys gets an answer of a readable size.
+    if len(problems) > MAX_PROBLEMS:
+        problems[MAX_PROBLEMS:] = [FieldProblem("body", f"and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
+
+
+def _printable(key: str) -> str:
+    """A key as sent, with what cannot be shown or encoded (lone surrogates,
+    control characters) escaped."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)
 
 
 def _describe(error: BaseException, kind: type | None) -> str:

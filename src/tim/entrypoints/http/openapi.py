@@ -343,7 +343,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["name"],
-        "properties": {"name": {"type": "string", "maxLength": MAX_TAG_NAME_LENGTH, "description": "Trimmed; no `|`"}},
+        "properties": {
+            "name": {
+                "type": "string",
+                "description": f"Trimmed of surrounding white space, then 1..{MAX_TAG_NAME_LENGTH} characters;"
+                " no `|`, no control characters",
+            }
+        },
     },
     "TagUpdateInput": {"$ref": "#/components/schemas/TagCreateInput"},
     "PageMeta": {

@@ -1,0 +1,71 @@
+"""Input that is ambiguous or spelled oddly is refused with 400 JSON and
+changes nothing: one spelling per value, one value per parameter."""
+
+import base64
+
+import pytest
+
+from e2e.http_servers import assert_error, created, json_of
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"\\ud800": 1}',  # an unknown key that cannot be encoded as it is
+        b'{"name": "a", "name": "b"}',  # which one?
+        b'{"name": NaN}',
+        b'{"filename": "a", "size": Infinity}',
+    ],
+)
+def test_ambiguous_json_bodies(client, body):
+    before = [json_of(client.get(path), 200)["meta"] for path in ("/tags", "/images")]
+    for path in ("/tags", "/images", "/upload"):
+        assert_error(client.post(path, content=body, headers=JSON), 400)
+    assert [json_of(client.get(path), 200)["meta"] for path in ("/tags", "/images")] == before
+
+
+def test_thousands_of_unknown_keys_get_a_short_answer(client):
+    body = {f"k{n}": n for n in range(5000)}
+    error = assert_error(client.post("/tags", json=body), 400)
+    assert len(error["details"]) <= 21 and "more problems" in error["details"][-1]["message"]
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("limit=abc&limit=2", "limit"),
+        ("page=-1&page=0", "page"),
+        ("uploaded_only=maybe&uploaded_only=true", "uploaded_only"),
+        ("page=%201", "page"),
+        ("page=%E3%80%801", "page"),
+        ("page=+1", "page"),
+        ("page=01", "page"),
+        ("uploaded_only=%20true", "uploaded_only"),
+    ],
+)
+def test_one_spelling_and_one_value_per_parameter(client, query, field):
+    for path in ("/images", "/search/images?match_tags=x&", "/tags"):
+        separator = "" if path.endswith("&") else "?"
+        if path == "/tags" and field == "uploaded_only":
+            continue
+        assert_error(client.get(f"{path}{separator}{query}"), 400, field)
+
+
+def test_ids_have_one_spelling(client):
+    image = created(client, "/upload", {"filename": "a.png", "image_data": "AAEC"})
+    assert json_of(client.get(f"/images/{image['id']}"), 200)["id"] == image["id"]
+    for spelling in (f"%20{image['id']}", f"+{image['id']}", f"0{image['id']}"):
+        assert_error(client.get(f"/images/{spelling}"), 404)
+
+
+def test_control_characters_around_tag_names_are_refused_not_trimmed(client):
+    assert_error(client.post("/tags", json={"name": "\u001cSep\u001d"}), 400, "name")
+    assert json_of(client.post("/tags", json={"name": "\u3000Sep\t"}), 201)["name"] == "Sep"
+
+
+def test_compressed_files_are_served_as_what_they_are(client):
+    image = created(client, "/upload", {"filename": "scan.png.gz", "image_data": base64.b64encode(b"x").decode()})
+    download = client.get(image["url"])
+    assert download.status_code == 200 and download.headers["content-type"] == "application/gzip"
