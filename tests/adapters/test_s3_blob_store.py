@@ -253,3 +253,12 @@ def test_a_missing_bucket_is_a_clear_storage_error(client):
     ):
         with pytest.raises(StorageUnavailable, match="'no-such-bucket-for-tim' does not exist"):
             operation()
+
+
+def test_the_listing_skips_objects_tim_did_not_make(store, client, bucket):
+    # A sweep must never be handed a key it cannot (and may not) delete.
+    for name in (f"{PREFIX}/images/", f"{PREFIX}/images/other/thing.txt", f"{PREFIX}/uploads/README"):
+        client.put_object(Bucket=bucket, Key=name, Body=b"")
+    key = new_blob_key()
+    store.put(key, [b"mine"], 4)
+    assert [stored.key for stored in store.objects()] == [key]

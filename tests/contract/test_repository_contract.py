@@ -231,3 +231,12 @@ def test_the_largest_numbers_find_nothing(repository):
     assert repository.list_tags(PageRequest(INT64_MAX // 100, 100)).results == ()
     far = ImageQuery(time_range=TimeRange(INT64_MAX, INT64_MAX))
     assert repository.find_images(far, PageRequest()).total_results == 0
+
+
+def test_a_pending_only_delete_leaves_an_uploaded_record(repository):
+    image = repository.add_image(new_image())
+    repository.mark_uploaded(image.id, 2_000)
+    assert repository.delete_image(image.id, pending_only=True) is None
+    assert repository.get_image(image.id) is not None
+    pending = repository.add_image(new_image())
+    assert repository.delete_image(pending.id, pending_only=True).id == pending.id

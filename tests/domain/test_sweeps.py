@@ -30,3 +30,20 @@ def test_the_sweep_settles_every_kind_of_leftover():
     assert never.id not in {image.id for image in tim.list_images().results}
 
     assert tim.reconcile(remove_orphans=True) == SweepReport()  # idempotent
+
+
+def test_an_upload_completing_during_the_sweep_is_kept():
+    tim = in_memory_manager()
+    created = tim.create_image(created_by="a", filename="a", size=3)
+    tim.clock.advance(7200)
+    real_confirm = tim.blobs.confirm_upload
+
+    def confirm_then_upload_lands(key, size):
+        state = real_confirm(key, size)
+        tim.upload_file(created.image.id, [b"abc"])  # the PUT that was running completes now
+        return state
+
+    tim.blobs.confirm_upload = confirm_then_upload_lands
+    assert tim.reconcile(expire_pending_after=3600).expired == 0
+    assert tim.get_image(created.image.id).is_uploaded
+    assert tim.blobs.stat(created.image.blob_key) == 3

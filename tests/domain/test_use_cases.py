@@ -13,6 +13,7 @@ from tim.domain.model.errors import (
     TooLarge,
     UploadIncomplete,
 )
+from tim.domain.use_cases.transfers import STORE_DOWN_BACKOFF_SECONDS
 
 
 def signed(url):
@@ -135,6 +136,9 @@ def test_records_stay_readable_while_the_store_is_down():
     tim.blobs.down = False
     tim.blobs.put(pending[0].blob_key, [b"abc"], 3)
     tim.clock.advance(5)
+    assert not tim.get_image(pending[0].id).is_uploaded  # the store gets time to recover
+    assert tim.blobs.confirmations == 1
+    tim.clock.advance(STORE_DOWN_BACKOFF_SECONDS)
     assert tim.get_image(pending[0].id).is_uploaded
 
 
@@ -202,3 +206,20 @@ def test_bad_input_names_the_field_and_changes_nothing(call, field):
     assert error.value.problems[0].field == field
     assert error.value.problems[0].message
     assert (tim.list_images(), tim.list_tags()) == before
+
+
+def test_completing_the_upload_of_an_image_deleted_meanwhile_is_not_found():
+    tim = in_memory_manager(direct_uploads=True)
+    created = tim.create_image(created_by="a", filename="a", size=3)
+    tim.blobs.put(created.image.blob_key, [b"abc"], 3)
+    real_confirm = tim.blobs.confirm_upload
+
+    def confirm_while_deleted(key, size):
+        state = real_confirm(key, size)
+        tim.repository.delete_image(created.image.id)  # another request deletes it now
+        return state
+
+    tim.blobs.confirm_upload = confirm_while_deleted
+    with pytest.raises(NotFound):
+        tim.complete_upload(created.image.id)
+    assert tim.blobs.stat(created.image.blob_key) is None

@@ -141,3 +141,10 @@ def test_numbers_beyond_64_bits_are_out_of_range():
         PageRequest.parse("-" + "9" * 30, 100)
     with pytest.raises(InvalidInput, match="^end_timestamp: must be at most"):
         TimeRange.parse(None, str(2**63))
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\ud800", "x" * 256])
+def test_a_created_by_filter_follows_the_rule_for_principals(value):
+    with pytest.raises(InvalidInput) as raised:
+        ImageQuery.parse(created_by=value)
+    assert raised.value.problems[0].field == "created_by"

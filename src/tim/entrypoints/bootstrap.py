@@ -89,7 +89,7 @@ def _database_kind(url: str) -> str:
         return "sqlite"
     if scheme in ("postgresql", "postgres"):
         return "postgres"
-    raise ConfigError(f"unsupported database URL {url!r}: use memory:, sqlite:///PATH or postgresql://...")
+    raise ConfigError(f"unsupported database URL {redacted(url)!r}: use memory:, sqlite:///PATH or postgresql://...")
 
 
 def open_blob_store(config: Config) -> BlobStore:
@@ -110,6 +110,15 @@ def open_blob_store(config: Config) -> BlobStore:
         except ValueError as error:
             raise ConfigError(str(error)) from error
     raise ConfigError(f"unsupported blob store URL {url!r}: use memory:, file:///PATH or s3://BUCKET/PREFIX")
+
+
+def redacted(url: str) -> str:
+    """The URL with any password replaced, fit for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 def _sqlite_path(url: str) -> Path:
@@ -144,8 +153,12 @@ def _kept_secret(path: Path) -> bytes:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        temporary.write_text(secrets.token_hex(32))
-        temporary.chmod(0o600)
+        # Readable by the owner only from the start, and on disk before it is linked into place.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+            file.flush()
+            os.fsync(file.fileno())
         try:
             os.link(temporary, path)
         except FileExistsError:

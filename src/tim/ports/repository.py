@@ -38,8 +38,10 @@ class ImageRepository(Protocol):
         """Record that the file is stored. Keeps an earlier timestamp if one is
         set already. None if there is no such image."""
 
-    def delete_image(self, image_id: int) -> ImageRecord | None:
-        """Remove a record; returns what was removed, None if nothing was."""
+    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
+        """Remove a record; returns what was removed, None if nothing was.
+        With `pending_only`, only a record whose file is not stored (checked
+        in the same transaction as the delete)."""
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
         """Records whose file is not stored yet, created before a time

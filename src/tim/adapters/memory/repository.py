@@ -81,9 +81,9 @@ class MemoryRepository:
                 self._images[image_id] = evolve(image, uploaded_timestamp=timestamp)
             return self._full(image_id)
 
-    def delete_image(self, image_id: int) -> ImageRecord | None:
+    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._lock:
-            if image_id not in self._images:
+            if image_id not in self._images or (pending_only and self._images[image_id].is_uploaded):
                 return None
             record = self._full(image_id)
             del self._images[image_id], self._image_tags[image_id], self._blob_keys[record.blob_key]

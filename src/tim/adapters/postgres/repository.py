@@ -135,10 +135,13 @@ class PostgresRepository:
                 return _records(conn, [row])[0]
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = %s", (image_id,))
 
-    def delete_image(self, image_id: int) -> ImageRecord | None:
+    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._transaction() as conn:
-            # Locked first, so of two concurrent deletes only one returns the record.
+            # Locked first, so of two concurrent deletes only one returns the
+            # record, and a concurrent mark_uploaded is seen by pending_only.
             record = _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = %s FOR UPDATE", (image_id,))
+            if record is not None and pending_only and record.is_uploaded:
+                return None
             if record is not None:
                 conn.execute("DELETE FROM images WHERE id = %s", (image_id,))
             return record

@@ -17,6 +17,7 @@ from tim.domain.model.downloads import attachment, media_type
 from tim.adapters.s3.errors import http_status, translated
 from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, put_streamed
 from tim.domain.model.errors import NotFound, StorageUnavailable
+from tim.domain.model.images import is_blob_key
 from tim.ports.blob_store import StoredObject, UploadState
 from tim.ports.clock import Clock
 
@@ -105,8 +106,11 @@ class S3BlobStore:
             with self._errors(start + "*"):
                 for page in pages:
                     for item in page.get("Contents", ()):
+                        key = item["Key"][len(start) :]
+                        if not is_blob_key(key):
+                            continue  # not an object tim made ("folder" markers, others' files)
                         yield StoredObject(
-                            key=item["Key"][len(start) :],
+                            key=key,
                             size=item["Size"],
                             modified_timestamp=int(item["LastModified"].timestamp()),
                             at_upload_url=folder == UPLOADS,

@@ -98,9 +98,11 @@ class SqliteRepository:
             )
             return _one_image(db, "i.id = ?", image_id)
 
-    def delete_image(self, image_id: int) -> ImageRecord | None:
+    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
             image = _one_image(db, "i.id = ?", image_id)
+            if image is not None and pending_only and image.is_uploaded:
+                return None
             if image is not None:
                 db.execute("DELETE FROM images WHERE id = ?", (image_id,))  # its links go by ON DELETE CASCADE
             return image

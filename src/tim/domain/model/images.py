@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from attrs import frozen
@@ -53,10 +54,19 @@ def parse_image_id(value: object) -> int | None:
         return None
 
 
+_BLOB_KEY = re.compile(r"[0-9a-f]{32}")
+
+
 def new_blob_key() -> str:
     """Object keys are random, never derived from input and never reused, so a
     signed URL for one object can never open another."""
     return secrets.token_hex(16)
+
+
+def is_blob_key(text: str) -> bool:
+    """Whether `text` has the shape of a key new_blob_key makes: anything else
+    in a store is not tim's to list, move or delete."""
+    return _BLOB_KEY.fullmatch(text) is not None
 
 
 @frozen

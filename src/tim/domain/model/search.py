@@ -12,7 +12,7 @@ from attrs import field, frozen
 
 from tim.domain.model.errors import InvalidInput
 from tim.domain.model.fields import parse_flag, parse_int
-from tim.domain.model.images import ImageRecord
+from tim.domain.model.images import ImageRecord, parse_principal
 from tim.domain.model.tags import SEARCH_DELIMITER, WHITE_SPACE, parse_tag_name
 
 WILDCARD = "%"
@@ -109,13 +109,12 @@ class ImageQuery:
         uploaded_only: object = None,
         created_by: object = None,
     ) -> ImageQuery:
-        """The filters every image list takes."""
-        if created_by is not None and not isinstance(created_by, str):
-            raise InvalidInput.of("created_by", "must be a string")
+        """The filters every image list takes. `created_by` follows the rule
+        for principals (absent or empty: any creator)."""
         return cls(
             time_range=TimeRange.parse(start_timestamp, end_timestamp),
             uploaded_only=False if uploaded_only is None else parse_flag("uploaded_only", uploaded_only),
-            created_by=created_by or None,
+            created_by=None if created_by is None or created_by == "" else parse_principal(created_by, "created_by"),
         )
 
     @classmethod

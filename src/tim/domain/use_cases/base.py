@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+
 from attrs import define, field
 
 from tim.domain.model.settings import Settings
@@ -20,6 +22,9 @@ class UseCases:
     _last_checked: dict[int, int] = field(factory=dict, init=False, repr=False)
     # until when pending uploads are not looked for, after the store failed
     _store_down_until: int = field(default=0, init=False, repr=False)
+    # one look at the store at a time per process: while it runs (or hangs),
+    # other requests do not start their own
+    _checking: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
 
     def expires_at(self) -> int:
         return self.clock.now() + self.settings.url_expiry_seconds

@@ -28,18 +28,18 @@ class CreatedImage:
 
 class ImageUseCases(TransferUseCases):
     def create_image(self, *, created_by: str, filename: object, size: object, tags: object = ()) -> CreatedImage:
-        """Record an image whose file the caller will PUT to `upload_url`."""
-        image = self.repository.add_image(
-            NewImage(
-                filename=parse_filename(filename),
-                size=parse_size(size, self.settings.max_image_bytes),
-                created_by=parse_principal(created_by),
-                created_timestamp=self.clock.now(),
-                blob_key=new_blob_key(),
-                tag_names=parse_tag_names(tags),
-            )
+        """Record an image whose file the caller will PUT to `upload_url`.
+        The URL is signed first: a store that cannot sign leaves no record."""
+        new = NewImage(
+            filename=parse_filename(filename),
+            size=parse_size(size, self.settings.max_image_bytes),
+            created_by=parse_principal(created_by),
+            created_timestamp=self.clock.now(),
+            blob_key=new_blob_key(),
+            tag_names=parse_tag_names(tags),
         )
-        return CreatedImage(image, self.blobs.upload_url(image.blob_key, image.size, self.expires_at()))
+        upload_url = self.blobs.upload_url(new.blob_key, new.size, self.expires_at())
+        return CreatedImage(self.repository.add_image(new), upload_url)
 
     def upload_image(self, *, created_by: str, filename: object, data: bytes, tags: object = ()) -> ImageRecord:
         """Store a file and its record in one step. The file is stored first,

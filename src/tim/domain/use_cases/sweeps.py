@@ -46,9 +46,10 @@ class SweepUseCases(TagUseCases):
             elif state is UploadState.WRONG_SIZE:
                 report.rejected += 1
             elif max_age is not None and image.created_timestamp < now - max_age:
-                self.repository.delete_image(image.id)
-                self.forget_blob(image.blob_key)  # an upload may still arrive late
-                report.expired += 1
+                # Only if still pending: an upload may have completed since the check.
+                if self.repository.delete_image(image.id, pending_only=True) is not None:
+                    self.forget_blob(image.blob_key)  # an upload may still arrive late
+                    report.expired += 1
         if remove_orphans:
             self._remove_orphans(report, older_than=now - self.settings.orphan_grace_seconds)
         log.info("sweep: %s", report)

@@ -23,6 +23,10 @@ from tim.ports.blob_store import UploadState
 
 log = logging.getLogger(__name__)
 
+# After a failed look at the store, pending uploads are not looked for again
+# for this long: longer than a failing look takes (retries and timeouts).
+STORE_DOWN_BACKOFF_SECONDS = 60
+
 
 @frozen
 class Download:
@@ -79,7 +83,10 @@ class TransferUseCases(UseCases):
         image = self._image(image_id)
         if image.is_uploaded:
             return self.present(image)
-        image, state = self._verify(image)
+        verified, state = self._verify(image)
+        if verified is None:
+            raise NotFound(f"image {image_id} does not exist")
+        image = verified
         if state is UploadState.WRONG_SIZE:
             raise UploadIncomplete(
                 f"the file uploaded for image {image.id} did not have the declared {image.size} bytes;"
@@ -102,14 +109,21 @@ class TransferUseCases(UseCases):
         """The record as callers see it: a pending upload looked for in the
         store (at most once per record per interval), and a download URL
         once the file is stored."""
-        if not image.is_uploaded and self._due_for_check(image):
+        # One look at a time per process: while one runs (or hangs on a store
+        # that is down), other requests answer at once with what the database says.
+        if not image.is_uploaded and self._checking.acquire(blocking=False):
             try:
-                image = self._verify(image)[0]
+                if self._due_for_check(image):
+                    image = self._verify(image)[0] or image  # None: deleted meanwhile
             except StorageUnavailable:
                 # Reading a record must not depend on the store: it stays
-                # pending, and nothing else is looked for until the next interval.
+                # pending, and nothing is looked for until the store had time to recover.
                 log.warning("could not look for the upload of image %s; the store is unavailable", image.id)
-                self._store_down_until = self.clock.now() + self.settings.pending_check_interval_seconds
+                self._store_down_until = self.clock.now() + max(
+                    self.settings.pending_check_interval_seconds, STORE_DOWN_BACKOFF_SECONDS
+                )
+            finally:
+                self._checking.release()
         if not image.is_uploaded:
             return image
         return evolve(image, url=self.blobs.download_url(image.blob_key, image.filename, self.expires_at()))
@@ -135,11 +149,15 @@ class TransferUseCases(UseCases):
         self._last_checked[image.id] = now
         return True
 
-    def _verify(self, image: ImageRecord) -> tuple[ImageRecord, UploadState]:
+    def _verify(self, image: ImageRecord) -> tuple[ImageRecord | None, UploadState]:
+        """The record after a look at its upload; None if it was deleted meanwhile."""
         state = self.blobs.confirm_upload(image.blob_key, image.size)
         if state is UploadState.STORED:
             self._last_checked.pop(image.id, None)
-            return self.repository.mark_uploaded(image.id, self.clock.now()) or image, state
+            stored = self.repository.mark_uploaded(image.id, self.clock.now())
+            if stored is None:  # deleted while we looked: nobody can reach the file now
+                self.forget_blob(image.blob_key)
+            return stored, state
         if state is UploadState.WRONG_SIZE:
             log.info("removed the upload of image %s: it did not have %s bytes", image.id, image.size)
         return image, state

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
+import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,13 @@ from tim.entrypoints.http.errors import error_response
 from tim.entrypoints.http.responses import image_json
 
 log = logging.getLogger(__name__)
+
+# An upload holds a worker thread while it waits for the client's bytes, so
+# uploads get threads of their own: slow or stalled clients can never take
+# the threads that every other endpoint runs on.
+UPLOAD_THREADS = 16
+# A body that sends nothing for this long is given up (nothing is stored).
+BODY_IDLE_SECONDS = 60
 
 
 class Blob(HTTPEndpoint):
@@ -47,10 +55,12 @@ class Blob(HTTPEndpoint):
             content_length=None if declared is None else int(declared),
         )
         try:
-            image = await anyio.to_thread.run_sync(store)
+            image = await anyio.to_thread.run_sync(store, limiter=_upload_threads(request))
         except ClientDisconnect:
             log.info("a client went away during an upload; nothing was stored")
             return error_response(400, "the upload was interrupted")
+        except TimeoutError:
+            return error_response(408, f"the upload sent nothing for {BODY_IDLE_SECONDS} s; nothing was stored")
         finally:
             await stream.aclose()
         note(request).image_id = image.id
@@ -83,7 +93,15 @@ def _chunks_from(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
 
 
 async def _next_chunk(stream: AsyncIterator[bytes]) -> bytes | None:
-    return await anext(stream, None)
+    with anyio.fail_after(BODY_IDLE_SECONDS):
+        return await anext(stream, None)
+
+
+def _upload_threads(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if getattr(state, "upload_threads", None) is None:  # made on the event loop, once
+        state.upload_threads = anyio.CapacityLimiter(UPLOAD_THREADS)
+    return state.upload_threads
 
 
 def download_headers(image: ImageRecord) -> dict[str, str]:

@@ -63,7 +63,12 @@ def domain_error(request: Request, error: Exception) -> JSONResponse:
         extra["details"] = [{"field": p.field, "message": p.message} for p in error.problems]
     if isinstance(error, TagNameTaken):
         extra["tag"] = tag_json(error.existing)
-    return error_response(status, error.message, _challenge(error), **extra)
+    message = error.message
+    if isinstance(error, StorageUnavailable):
+        # The details name internal hosts, users and paths: for the log, not the caller.
+        log.warning("%s %s: %s", request.method, request.url.path, error.message)
+        message = "a storage service is unavailable; try again later"
+    return error_response(status, message, _challenge(error), **extra)
 
 
 def _challenge(error: TimError) -> dict[str, str] | None:
