@@ -26,12 +26,12 @@ from tim.adapters.filesystem.files import (
 )
 from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
+from tim.domain.model.images import is_blob_key
 from tim.ports.blob_store import StoredObject
 
 CHUNK_SIZE = 1024 * 1024
 # The shape of `new_blob_key()`. Nothing else can name a file, so no key can
 # reach outside the store ("../x", "/etc/passwd", "AB" + ...).
-KEY_SHAPE = re.compile(r"[0-9a-f]{32}")
 SHARD_SHAPE = re.compile(r"[0-9a-f]{2}")
 OBJECT_MODE = 0o640
 # Temporaries this old are left by a killed process; younger ones may still
@@ -119,13 +119,13 @@ class FileBlobStore(ServedByTim):
 
     def _path(self, key: str) -> Path | None:
         """Where the object `key` lives, or None when `key` cannot name one."""
-        if not isinstance(key, str) or not KEY_SHAPE.fullmatch(key):
+        if not isinstance(key, str) or not is_blob_key(key):
             return None
         return self._objects / key[:2] / key
 
     def _objects_in(self, shard: os.DirEntry[str]) -> Iterator[StoredObject]:
         for entry in entries(Path(shard.path)):
-            if not (KEY_SHAPE.fullmatch(entry.name) and entry.name.startswith(shard.name)):
+            if not (is_blob_key(entry.name) and entry.name.startswith(shard.name)):
                 continue
             try:
                 status = entry.stat(follow_symlinks=False)

@@ -214,9 +214,9 @@ class S3BlobStore:
         return f"{self._prefix}/{folder}/" if self._prefix else f"{folder}/"
 
     def _object_key(self, folder: str, key: str) -> str:
-        # Keys come from tim (see new_blob_key), so they are single path
-        # segments; refusing others keeps every object under the prefix.
-        if not key or "/" in key or key in (".", ".."):
+        # Keys come from tim (see new_blob_key); refusing others keeps every
+        # object under the prefix.
+        if not is_blob_key(key):
             raise ValueError(f"not a blob key: {key!r}")
         return self._folder(folder) + key
 

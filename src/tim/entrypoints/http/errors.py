@@ -99,8 +99,8 @@ def unexpected_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(500, "internal error: the server could not handle this request")
 
 
+# Starlette picks a handler by walking the error's class hierarchy.
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    **{kind: domain_error for kind in STATUS_BY_ERROR},
     TimError: domain_error,
     HTTPException: http_error,
     Exception: unexpected_error,
