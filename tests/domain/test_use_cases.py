@@ -13,6 +13,7 @@ from tim.domain.model.errors import (
     TooLarge,
     UploadIncomplete,
 )
+from tim.domain.use_cases.images import LOOKS_PER_PAGE
 from tim.domain.use_cases.transfers import STORE_DOWN_BACKOFF_SECONDS
 
 
@@ -223,3 +224,15 @@ def test_completing_the_upload_of_an_image_deleted_meanwhile_is_not_found():
     with pytest.raises(NotFound):
         tim.complete_upload(created.image.id)
     assert tim.blobs.stat(created.image.blob_key) is None
+
+
+def test_a_page_of_pending_uploads_looks_for_a_few_only():
+    tim = in_memory_manager(direct_uploads=True)
+    for n in range(25):
+        image = tim.create_image(created_by="ana", filename=f"{n}", size=1).image
+        tim.blobs.put(image.blob_key, [b"x"], 1)  # every one arrived
+    tim.clock.advance(5)
+    assert sum(image.is_uploaded for image in tim.list_images().results) == LOOKS_PER_PAGE
+    assert tim.blobs.confirmations == LOOKS_PER_PAGE
+    tim.clock.advance(5)
+    assert sum(image.is_uploaded for image in tim.list_images().results) == 2 * LOOKS_PER_PAGE

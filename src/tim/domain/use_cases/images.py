@@ -3,6 +3,8 @@ search, retag, delete."""
 
 from __future__ import annotations
 
+import itertools
+
 from attrs import frozen
 
 from tim.domain.model.errors import InvalidInput, NotFound, TooLarge
@@ -18,6 +20,8 @@ from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import parse_tag_names
 from tim.domain.use_cases.transfers import TransferUseCases
+
+LOOKS_PER_PAGE = 10
 
 
 @frozen
@@ -105,4 +109,10 @@ class ImageUseCases(TransferUseCases):
             self.forget_blob(image.blob_key)
 
     def _find(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
-        return self.repository.find_images(query, page).map(self.present)
+        # A page full of pending uploads looks for the first few only, so a
+        # list costs a bounded number of store requests; later reads (and the
+        # sweep) find the rest.
+        looks = itertools.chain(itertools.repeat(True, LOOKS_PER_PAGE), itertools.repeat(False))
+        return self.repository.find_images(query, page).map(
+            lambda image: self.present(image, look=not image.is_uploaded and next(looks))
+        )

@@ -105,13 +105,13 @@ class TransferUseCases(UseCases):
             return image
         return self._verify(image)[0]
 
-    def present(self, image: ImageRecord) -> ImageRecord:
+    def present(self, image: ImageRecord, *, look: bool = True) -> ImageRecord:
         """The record as callers see it: a pending upload looked for in the
-        store (at most once per record per interval), and a download URL
-        once the file is stored."""
+        store (if `look`, at most once per record per interval), and a
+        download URL once the file is stored."""
         # One look at a time per process: while one runs (or hangs on a store
         # that is down), other requests answer at once with what the database says.
-        if not image.is_uploaded and self._checking.acquire(blocking=False):
+        if look and not image.is_uploaded and self._checking.acquire(blocking=False):
             try:
                 if self._due_for_check(image):
                     image = self._verify(image)[0] or image  # None: deleted meanwhile
