@@ -236,3 +236,13 @@ def test_a_page_of_pending_uploads_looks_for_a_few_only():
     assert tim.blobs.confirmations == LOOKS_PER_PAGE
     tim.clock.advance(5)
     assert sum(image.is_uploaded for image in tim.list_images().results) == 2 * LOOKS_PER_PAGE
+
+
+def test_a_put_after_a_crash_between_file_and_record_brings_the_record_up_to_date(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=3)
+    tim.blobs.put(created.image.blob_key, [b"abc"], 3)  # stored, then the process died
+    key, params = signed(created.upload_url)
+    with pytest.raises(AlreadyUploaded):
+        tim.receive_upload(key, params, [b"xyz"])
+    assert tim.get_image(created.image.id).is_uploaded
+    assert b"".join(tim.blobs.get(key)) == b"abc"

@@ -61,7 +61,10 @@ class TransferUseCases(UseCases):
         try:
             self.blobs.put(image.blob_key, chunks, image.size)
         except ObjectExists:
-            raise AlreadyUploaded(image.id) from None  # another PUT got there first
+            # Another PUT got there first, or one stored the file but died
+            # before recording it: then the record is brought up to date.
+            self._verify(image)
+            raise AlreadyUploaded(image.id) from None
         stored = self.repository.mark_uploaded(image.id, self.clock.now())
         if stored is None:  # deleted while the bytes were arriving
             self.forget_blob(image.blob_key)
