@@ -2,22 +2,12 @@
 
 import contextlib
 import io
-import re
 import shutil
-from pathlib import Path
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def fenced_blocks(section: str, language: str) -> list[str]:
-    text = README.read_text()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    return re.findall(rf"```{language}\n(.*?)```", text[start : end if end > 0 else None], flags=re.DOTALL)
-
+from readme_sections import fenced_blocks
 
 def test_the_python_example_runs(tmp_path, monkeypatch, sample_dicom):
-    [example] = fenced_blocks("Use tim from Python", "python")
+    [example] = fenced_blocks("## Use tim from Python", "python")
     shutil.copy(sample_dicom, tmp_path / "scan.dcm")
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()

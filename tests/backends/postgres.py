@@ -65,35 +65,27 @@ def postgres_repository_url(postgres_databases) -> str:
     return postgres_databases()
 
 
-@pytest.fixture(scope="session")
-def postgres_repositories(postgres_repository_url):
-    """One repository for the session, emptied (ids restarting at 1, like the
-    in-memory one) each time a fresh one is asked for."""
-    url = postgres_repository_url
-    repository = PostgresRepository.open(url)
+def emptied_each_time(store, url: str, tables: str):
+    """A factory that hands out `store` (opened once for the session) after
+    emptying its tables, ids restarting at 1 like the in-memory adapters'."""
     with psycopg.connect(url, autocommit=True) as admin:
 
         @contextmanager
         def fresh():
-            admin.execute("TRUNCATE image_tags, images, tags RESTART IDENTITY CASCADE")
-            yield repository
+            admin.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+            yield store
 
         yield fresh
-    repository.close()
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_repositories(postgres_repository_url):
+    url = postgres_repository_url
+    yield from emptied_each_time(PostgresRepository.open(url), url, "image_tags, images, tags")
 
 
 @pytest.fixture(scope="session")
 def postgres_token_stores(postgres_repository_url):
-    """One token repository for the session on the repositories' database,
-    emptied each time a fresh one is asked for."""
     url = postgres_repository_url
-    tokens = PostgresTokenRepository.open(url)
-    with psycopg.connect(url, autocommit=True) as admin:
-
-        @contextmanager
-        def fresh():
-            admin.execute("TRUNCATE api_tokens")
-            yield tokens
-
-        yield fresh
-    tokens.close()
+    yield from emptied_each_time(PostgresTokenRepository.open(url), url, "api_tokens")

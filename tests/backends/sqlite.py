@@ -8,31 +8,27 @@ from tim.adapters.sqlite.repository import SqliteRepository
 from tim.adapters.sqlite.tokens import SqliteTokenRepository
 
 
-@pytest.fixture(scope="session")
-def sqlite_repositories():
+def fresh_files(open_store):
+    """A factory of stores opened on a new file each time (hypothesis calls
+    it many times per test, which a function-scoped tmp_path could not serve)."""
+
     @contextmanager
     def fresh():
-        # A new file each time (hypothesis calls this many times per test,
-        # which a function-scoped tmp_path could not serve).
         with tempfile.TemporaryDirectory(prefix="tim-sqlite-") as folder:
-            repository = SqliteRepository.open(Path(folder) / "tim.db")
+            store = open_store(Path(folder) / "tim.db")
             try:
-                yield repository
+                yield store
             finally:
-                repository.close()
+                store.close()
 
     return fresh
+
+
+@pytest.fixture(scope="session")
+def sqlite_repositories():
+    return fresh_files(SqliteRepository.open)
 
 
 @pytest.fixture(scope="session")
 def sqlite_token_stores():
-    @contextmanager
-    def fresh():
-        with tempfile.TemporaryDirectory(prefix="tim-sqlite-") as folder:
-            tokens = SqliteTokenRepository.open(Path(folder) / "tim.db")
-            try:
-                yield tokens
-            finally:
-                tokens.close()
-
-    return fresh
+    return fresh_files(SqliteTokenRepository.open)

@@ -10,11 +10,11 @@ from tim.domain.model.access import (
     Scope,
     looks_like_token_secret,
     new_token_secret,
-    parse_principal_name,
     same_digest,
     token_digest,
 )
 from tim.domain.model.errors import InvalidInput
+from tim.domain.model.images import parse_principal
 
 
 def test_a_scope_includes_exactly_the_ones_below_it():
@@ -63,12 +63,12 @@ def test_a_principal_needs_a_scope_that_includes_the_one_asked_for():
 @pytest.mark.parametrize("name", ["", "x" * 256, "tab\there", "nul\0", "\ud800", 7, None])
 def test_principal_names_follow_the_created_by_rule(name):
     with pytest.raises(InvalidInput):
-        parse_principal_name(name)
+        parse_principal(name, "name")
 
 
 @given(st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=255))
 def test_every_printable_name_is_a_principal(name):
-    assert parse_principal_name(name) == name
+    assert parse_principal(name, "name") == name
 
 
 def test_token_secrets_are_recognisable_random_and_hashed():

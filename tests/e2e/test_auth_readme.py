@@ -4,19 +4,15 @@ against a real server, and its comments show what it prints."""
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from conftest import unavailable
 from e2e.http_servers import TIM, clean_environment
+from readme_sections import fenced_blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def tokens_example() -> str:
-    text = README.read_text()
-    start = text.index("\n### `tokens`\n")
-    end = text.index("\n### ", start + 1)
-    [block] = re.findall(r"```sh\n(.*?)```", text[start:end], flags=re.DOTALL)
+    [block] = fenced_blocks("### `tokens`", "sh")
     return block
 
 

@@ -1,22 +1,15 @@
 """The README's HTTP walk-through runs as written against a real server."""
 
-import re
 import shutil
 import subprocess
-from pathlib import Path
 
 from conftest import unavailable
 from e2e.http_servers import clean_environment, json_of
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "HTTP walk-through"
+from readme_sections import fenced_blocks
 
 
 def walk_through() -> str:
-    text = README.read_text()
-    start = text.index(f"\n## {SECTION}\n")
-    end = text.find("\n## ", start + 1)
-    blocks = re.findall(r"```sh\n(.*?)```", text[start : end if end > 0 else None], flags=re.DOTALL)
+    blocks = fenced_blocks("## HTTP walk-through", "sh")
     assert len(blocks) >= 5, "the walk-through lost its shell blocks"
     return "\n".join(blocks)
 

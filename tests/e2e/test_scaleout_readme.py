@@ -8,22 +8,17 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import httpx
 
 from conftest import unavailable
 from e2e.http_servers import clean_environment, json_of, run_tim
+from readme_sections import section
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-SECTION = "Deployment"
 
 
 def section_text() -> str:
-    text = README.read_text()
-    start = text.index(f"\n## {SECTION}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end > 0 else None]
+    return section("## Deployment")
 
 
 def test_the_s3_upload_commands_run_as_written(serve, shared_stores, tmp_path, sample_dicom):

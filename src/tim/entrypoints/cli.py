@@ -144,7 +144,7 @@ def add_reconcile(commands: argparse._SubParsersAction) -> None:
 
 def reconcile_command(arguments: argparse.Namespace) -> int:
     settings = configuration.from_environment(os.environ, data_dir=arguments.data_dir)
-    configuration.prepare(settings)
+    configuration.ensure_data_dir(settings)
     expire_after = arguments.expire_pending_after
     if expire_after is not None:
         expire_after = configuration.whole_number("--expire-pending-after", expire_after, minimum=0)

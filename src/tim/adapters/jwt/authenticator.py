@@ -35,9 +35,9 @@ from tim.domain.model.access import (
     Principal,
     Scope,
     Unauthenticated,
-    parse_principal_name,
 )
 from tim.domain.model.errors import InvalidInput
+from tim.domain.model.images import parse_principal
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class JwtAuthenticator:
             raise Unauthenticated("this needs a bearer token (a JWT from the identity provider)", credential_given=False)
         claims = self._verified_claims(credential)
         try:
-            name = parse_principal_name(claims.get(self.settings.user_claim), self.settings.user_claim)
+            name = parse_principal(claims.get(self.settings.user_claim), self.settings.user_claim)
         except InvalidInput as error:
             raise _invalid(f"its {self.settings.user_claim!r} claim {error.problems[0].message}") from None
         return Principal(name, Scope.granted_by(_grants(claims.get(self.settings.scope_claim))))

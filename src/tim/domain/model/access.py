@@ -20,7 +20,6 @@ from attrs import frozen
 
 from tim.domain.model.errors import Conflict, InvalidInput, TimError
 from tim.domain.model.fields import require_text
-from tim.domain.model.images import parse_principal
 
 TOKEN_PREFIX = "tim_"
 # token_urlsafe(32): 32 random bytes as 43 base64url characters.
@@ -86,11 +85,6 @@ class Scope(IntEnum):
 
     def includes(self, other: Scope) -> bool:
         return self >= other
-
-
-def parse_principal_name(value: object, field: str = "name") -> str:
-    """Every principal's name follows the rule for `created_by`."""
-    return parse_principal(value, field)
 
 
 @frozen

@@ -13,11 +13,11 @@ from tim.domain.model.access import (
     Unauthenticated,
     looks_like_token_secret,
     new_token_secret,
-    parse_principal_name,
     same_digest,
     token_digest,
 )
 from tim.domain.model.errors import NotFound
+from tim.domain.model.images import parse_principal
 from tim.ports.access import TokenRepository
 from tim.ports.clock import Clock
 
@@ -40,7 +40,7 @@ class TokenManager:
     def create_token(self, name: object, *, scope: object) -> IssuedToken:
         """A token for the principal `name` (what `created_by` will record).
         Raises TokenNameTaken if the name is in use."""
-        token = ApiToken(parse_principal_name(name), Scope.parse(scope), self.clock.now())
+        token = ApiToken(parse_principal(name, "name"), Scope.parse(scope), self.clock.now())
         secret = new_token_secret()
         self.tokens.add_token(StoredToken(token, token_digest(secret)))
         return IssuedToken(token, secret)
@@ -51,7 +51,7 @@ class TokenManager:
 
     def revoke_token(self, name: object) -> None:
         """The token stops working at once. Raises NotFound."""
-        if not self.tokens.delete_token(parse_principal_name(name)):
+        if not self.tokens.delete_token(parse_principal(name, "name")):
             raise NotFound(f"there is no token named {name!r}")
 
     def authenticate(self, credential: str | None) -> Principal:
@@ -81,7 +81,7 @@ class OpenAccess:
 
     @classmethod
     def as_user(cls, name: object) -> OpenAccess:
-        return cls(Principal(parse_principal_name(name, "default_user"), Scope.ADMIN))
+        return cls(Principal(parse_principal(name, "default_user"), Scope.ADMIN))
 
     def authenticate(self, credential: str | None) -> Principal:
         return self.principal
