@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import backends
+from searchable import searchable
 
 pytest_plugins = [f"backends.{name}" for name in backends.NAMES]
 
@@ -31,8 +32,10 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def repositories(request):
-    """A factory of fresh repositories of one kind (parametrised over all)."""
-    return request.getfixturevalue(f"{request.param}_repositories")
+    """A factory of fresh repositories of one kind (parametrised over all),
+    each with a search index of its own (see searchable.Searchable)."""
+    fresh = request.getfixturevalue(f"{request.param}_repositories")
+    return lambda: searchable(fresh)
 
 
 @pytest.fixture(scope="session")

@@ -21,3 +21,53 @@ filenames = st.text(st.characters(exclude_categories=("Cc", "Cs"), exclude_chara
 def image_specs(draw):
     """What an image is made of: (created_timestamp, tag names, uploaded?)."""
     return draw(timestamps), draw(tag_lists), draw(st.booleans())
+
+
+# A small pool of names, so that the same name is drawn again and again:
+# names collide, renames land on taken names, deleted names come back. It
+# holds case variants and names whose case folding changes their length.
+NAME_POOL = ("lung", "Lung", "LUNG", "ct", "CT", "straße", "STRASSE", "x_ray", "İ", "i̇")
+PATTERN_POOL = ("lung", "l%", "%S%", "%", "st%", "x\\_%", "%ray", "c_", "%ss%", "i̇%")
+pooled_names = st.sampled_from(NAME_POOL)
+pooled_patterns = st.sampled_from(PATTERN_POOL)
+pooled_name_lists = st.lists(pooled_names, max_size=3)
+
+
+def conditions(tag_ids=st.integers(1, 12), creators=st.sampled_from(["ana", "bo"])):
+    """Query trees of every kind of condition, a few levels deep."""
+    from tim.domain.model.patterns import TagPattern
+    from tim.domain.model.search import (
+        AllOf,
+        AnyOf,
+        CreatedBy,
+        CreatedIn,
+        HasTag,
+        HasTagId,
+        HasTagMatching,
+        Not,
+        TimeRange,
+        Untagged,
+        Uploaded,
+    )
+
+    ranges = st.tuples(st.none() | timestamps, st.none() | timestamps).map(
+        lambda b: TimeRange(*b) if None in b or b[0] <= b[1] else TimeRange(b[1], b[0])
+    )
+    leaves = st.one_of(
+        pooled_names.map(HasTag),
+        pooled_patterns.map(lambda p: HasTagMatching(TagPattern(p))),
+        tag_ids.map(HasTagId),
+        st.just(Untagged()),
+        st.just(Uploaded()),
+        creators.map(CreatedBy),
+        ranges.map(CreatedIn),
+    )
+    return st.recursive(
+        leaves,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=3).map(AllOf),
+            st.lists(inner, min_size=1, max_size=3).map(AnyOf),
+            inner.map(Not),
+        ),
+        max_leaves=6,
+    )

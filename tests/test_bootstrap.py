@@ -20,7 +20,7 @@ def test_the_kept_signing_secret_is_private_and_kept(tmp_path):
     urls = []
     for _ in range(2):  # a restart signs with the same secret
         manager = build_manager(config)
-        urls.append(manager.blobs.upload_url("0" * 32, 1, 1_900_000_000))
+        urls.append(manager.ports.blobs.upload_url("0" * 32, 1, 1_900_000_000))
         manager.close()
     assert urls[0] == urls[1]
     secret = tmp_path / SECRET_FILE

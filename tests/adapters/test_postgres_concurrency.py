@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
+from searchable import Searchable, v1_query
 from contract.test_repository_contract import new_image
 from tim.adapters.postgres.repository import PostgresRepository
 from tim.domain.model.errors import TagNameTaken
 from tim.domain.model.paging import PageRequest
-from tim.domain.model.search import ImageQuery
 
 THREADS = 20
 SHARED = ("Lung", "lung", "CT", "ß-scan", "x_ray")
@@ -19,7 +19,7 @@ SHARED = ("Lung", "lung", "CT", "ß-scan", "x_ray")
 def wide_repository(postgres_repositories, postgres_repository_url):
     """An empty database, and a pool that lets every thread hold a connection at once."""
     with postgres_repositories():
-        repository = PostgresRepository.open(postgres_repository_url, max_connections=THREADS)
+        repository = Searchable(PostgresRepository.open(postgres_repository_url, max_connections=THREADS))
         yield repository
         repository.close()
 
@@ -55,7 +55,7 @@ def test_twenty_writers_with_the_same_new_tags_in_any_order(wide_repository):
     assert run_together(create) == []
     names = [tag.name for tag in wide_repository.list_tags(PageRequest()).results]
     assert sorted(names) == sorted(SHARED + ("later",) + tuple(f"own-{n}" for n in range(THREADS)))
-    every_shared = ImageQuery(exact_tags=frozenset(SHARED))
+    every_shared = v1_query(exact_tags=(SHARED))
     assert wide_repository.find_images(every_shared, PageRequest()).total_results == THREADS
 
 
@@ -74,14 +74,14 @@ def test_twenty_writers_adding_one_tag_name(wide_repository):
 
 def test_ids_are_not_reused_after_deletes_or_a_restart(postgres_repository_url):
     url = postgres_repository_url
-    repository = PostgresRepository.open(url)
+    repository = Searchable(PostgresRepository.open(url))
     image = repository.add_image(new_image(tags=("gone",)))
     tag = image.tags[0]
     repository.delete_image(image.id)
     repository.delete_tag(tag.id)
     repository.close()
 
-    repository = PostgresRepository.open(url)
+    repository = Searchable(PostgresRepository.open(url))
     try:
         again = repository.add_image(new_image(tags=("gone",)))
         assert again.id > image.id

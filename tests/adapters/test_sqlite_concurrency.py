@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from searchable import Searchable, v1_query
 from contract.test_repository_contract import new_image
 from tim.adapters.sqlite.repository import SqliteRepository
 from tim.domain.model.paging import PageRequest
-from tim.domain.model.search import ImageQuery
 
 # Generous limits that only a hung test reaches; they keep it from hanging.
 WAIT_SECONDS = 120
@@ -55,7 +55,7 @@ def _reporting(target, barrier, reports, *args):
 def _open_new_files_together(barrier, paths):
     for path in paths:
         barrier.wait(timeout=WAIT_SECONDS)
-        repository = SqliteRepository.open(Path(path))
+        repository = Searchable(SqliteRepository.open(Path(path)))
         try:
             repository.add_image(new_image(tags=("first",)))
         finally:
@@ -67,16 +67,16 @@ def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path):
     paths = [str(tmp_path / f"race-{n}.db") for n in range(10)]
     assert run_in_processes(_open_new_files_together, workers, paths) == []
     for path in paths:
-        repository = SqliteRepository.open(Path(path))
+        repository = Searchable(SqliteRepository.open(Path(path)))
         try:
-            assert repository.find_images(ImageQuery(), PageRequest()).total_results == workers
+            assert repository.find_images(v1_query(), PageRequest()).total_results == workers
             assert [t.name for t in repository.list_tags(PageRequest()).results] == ["first"]
         finally:
             repository.close()
 
 
 def _add_images(barrier, path, images):
-    repository = SqliteRepository.open(Path(path))
+    repository = Searchable(SqliteRepository.open(Path(path)))
     try:
         barrier.wait(timeout=WAIT_SECONDS)
         for n in range(images):
@@ -88,27 +88,27 @@ def _add_images(barrier, path, images):
 
 def test_writers_in_several_processes_share_new_tags(tmp_path):
     path, workers, images = tmp_path / "tim.db", 4, 25
-    SqliteRepository.open(path).close()
+    Searchable(SqliteRepository.open(path)).close()
     assert run_in_processes(_add_images, workers, str(path), images) == []
 
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     try:
         names = [t.name for t in repository.list_tags(PageRequest()).results]
         assert len(names) == len(set(names)) == 2 + images
-        everything = repository.find_images(ImageQuery(), PageRequest(0, 100))
+        everything = repository.find_images(v1_query(), PageRequest(0, 100))
         assert everything.total_results == workers * images
         assert {image.tag_names for image in everything.results} == {
             frozenset({"shared", "also shared", f"round-{n}"}) for n in range(images)
         }
         for n in range(images):
-            query = ImageQuery(exact_tags=frozenset({"shared", f"round-{n}"}))
+            query = v1_query(exact_tags=({"shared", f"round-{n}"}))
             assert repository.find_images(query, PageRequest()).total_results == workers
     finally:
         repository.close()
 
 
 def test_threads_reading_and_writing_through_one_repository(tmp_path):
-    repository = SqliteRepository.open(tmp_path / "tim.db")
+    repository = Searchable(SqliteRepository.open(tmp_path / "tim.db"))
     errors, threads_count, rounds = [], 8, 15
 
     def work(thread):
@@ -116,7 +116,7 @@ def test_threads_reading_and_writing_through_one_repository(tmp_path):
             for n in range(rounds):
                 image = repository.add_image(new_image(tags=("shared", f"thread-{thread}", f"round-{n}")))
                 repository.set_image_tags(image.id, ["shared", f"round-{n}", "retagged"])
-                assert repository.find_images(ImageQuery(exact_tags=frozenset({"retagged"})), PageRequest()).total_results >= 1
+                assert repository.find_images(v1_query(exact_tags=({"retagged"})), PageRequest()).total_results >= 1
                 repository.list_tags(PageRequest())
                 if n % 3 == 0:
                     repository.delete_image(image.id)
@@ -131,7 +131,7 @@ def test_threads_reading_and_writing_through_one_repository(tmp_path):
             thread.join()
         assert errors == []
         kept = threads_count * (rounds - len(range(0, rounds, 3)))
-        retagged = repository.find_images(ImageQuery(exact_tags=frozenset({"retagged"})), PageRequest())
+        retagged = repository.find_images(v1_query(exact_tags=({"retagged"})), PageRequest())
         assert retagged.total_results == kept
         names = [t.name for t in repository.list_tags(PageRequest()).results]
         assert len(names) == len(set(names)) == 2 + threads_count + rounds
@@ -141,7 +141,7 @@ def test_threads_reading_and_writing_through_one_repository(tmp_path):
 
 def test_a_writer_waits_for_another_process_lock_instead_of_failing(tmp_path):
     path = tmp_path / "tim.db"
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     holder = sqlite3.connect(path, isolation_level=None)  # stands in for another process
     outcome, trying = [], threading.Event()
 
@@ -176,7 +176,7 @@ def _write_in_forked_child(repository):
 
 @pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork on this platform")
 def test_a_forked_child_opens_its_own_connections(tmp_path):
-    repository = SqliteRepository.open(tmp_path / "tim.db")
+    repository = Searchable(SqliteRepository.open(tmp_path / "tim.db"))
     try:
         repository.add_image(new_image(tags=("from the parent",)))  # leaves an idle connection in the pool
         context = multiprocessing.get_context("fork")

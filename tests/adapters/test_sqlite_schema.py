@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from searchable import Searchable, v1_query
 from contract.test_repository_contract import new_image
 from tim.adapters.sqlite import connections
 from tim.adapters.sqlite.repository import SqliteRepository
 from tim.adapters.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from tim.domain.model.errors import StorageUnavailable
 from tim.domain.model.paging import PageRequest
-from tim.domain.model.search import ImageQuery, TagPattern
+from tim.domain.model.patterns import TagPattern
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def path(tmp_path) -> Path:
 
 
 def test_a_new_file_gets_the_current_schema(path):
-    SqliteRepository.open(path).close()
+    Searchable(SqliteRepository.open(path)).close()
     with sqlite_utils.Database(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == len(MIGRATIONS)
         assert db.journal_mode == "wal"
@@ -35,13 +36,13 @@ def test_a_new_file_gets_the_current_schema(path):
 
 
 def test_reopening_keeps_everything(path):
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     image = repository.add_image(new_image(tags=("Lung", "ct")))
     uploaded = repository.mark_uploaded(image.id, 2_000)
     tag = repository.add_tag("spare")
     repository.close()
 
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     try:
         assert repository.get_image(image.id) == uploaded
         assert repository.get_tag(tag.id) == tag
@@ -53,7 +54,7 @@ def test_reopening_keeps_everything(path):
 
 
 def test_ids_are_not_reused_after_a_restart(path):
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     repository.add_image(new_image())
     newest = repository.add_image(new_image(tags=("gone",)))
     gone = newest.tags[0]
@@ -61,7 +62,7 @@ def test_ids_are_not_reused_after_a_restart(path):
     repository.delete_tag(gone.id)
     repository.close()
 
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     try:
         assert repository.add_image(new_image()).id > newest.id
         assert repository.add_tag("gone").id > gone.id
@@ -70,24 +71,24 @@ def test_ids_are_not_reused_after_a_restart(path):
 
 
 def test_a_file_from_a_newer_tim_is_refused(path):
-    SqliteRepository.open(path).close()
+    Searchable(SqliteRepository.open(path)).close()
     with sqlite_utils.Database(path) as db:
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StorageUnavailable, match="schema version"):
-        SqliteRepository.open(path)
+        Searchable(SqliteRepository.open(path))
 
 
 def test_folded_names_are_recomputed_for_another_unicode_version(path):
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     image = repository.add_image(new_image(tags=("STRASSE",)))
     repository.close()
     with sqlite_utils.Database(path) as db, db.atomic():  # as if another Python (another Unicode) had folded them
         db.execute("UPDATE tags SET folded = ?", ["stale"])
         db.execute("UPDATE meta SET value = ? WHERE key = ?", ["1.0.0", "folded_with_unicode"])
 
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     try:
-        found = repository.find_images(ImageQuery(patterns=(TagPattern("straße"),)), PageRequest())
+        found = repository.find_images(v1_query(patterns=(TagPattern("straße"),)), PageRequest())
         assert [i.id for i in found.results] == [image.id]
     finally:
         repository.close()
@@ -99,31 +100,31 @@ def test_folded_names_are_recomputed_for_another_unicode_version(path):
 def test_a_folder_that_cannot_be_made_is_storage_unavailable(tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(StorageUnavailable):
-        SqliteRepository.open(tmp_path / "a-file" / "tim.db")
+        Searchable(SqliteRepository.open(tmp_path / "a-file" / "tim.db"))
 
 
 def test_a_path_that_cannot_be_opened_is_storage_unavailable(tmp_path):
     (tmp_path / "a-folder.db").mkdir()
     with pytest.raises(StorageUnavailable, match="unable to open"):
-        SqliteRepository.open(tmp_path / "a-folder.db")
+        Searchable(SqliteRepository.open(tmp_path / "a-folder.db"))
 
 
 def test_a_file_that_is_not_a_database_is_storage_unavailable(tmp_path):
     path = tmp_path / "tim.db"
     path.write_bytes(b"these are not the bytes of a SQLite database" * 100)
     with pytest.raises(StorageUnavailable):
-        SqliteRepository.open(path)
+        Searchable(SqliteRepository.open(path))
 
 
 def test_a_closed_repository_is_storage_unavailable(path):
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     repository.close()
     with pytest.raises(StorageUnavailable):
         repository.get_image(1)
 
 
 def test_a_lock_held_past_the_busy_timeout_is_storage_unavailable(path, monkeypatch):
-    repository = SqliteRepository.open(path)
+    repository = Searchable(SqliteRepository.open(path))
     monkeypatch.setattr(connections, "BUSY_TIMEOUT_SECONDS", 0.05)
     holder = sqlite3.connect(path, isolation_level=None)
     try:

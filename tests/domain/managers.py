@@ -6,7 +6,7 @@ from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.signed_urls import UrlSigner
 from tim.domain.model.errors import StorageUnavailable
 from tim.domain.model.settings import Settings
-from tim.domain.use_cases.manager import ImageManager
+from tim.entrypoints.bootstrap import assemble
 
 SECRET = b"use-case-tests-secret-0123456789"
 
@@ -28,12 +28,8 @@ class DirectUploadStore(MemoryBlobStore):
         return super().confirm_upload(key, size)
 
 
-def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000):
+def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000, repository=None):
     clock = ManualClock(1_700_000_000)
     store = (DirectUploadStore if direct_uploads else MemoryBlobStore)(UrlSigner(SECRET, "http://tim.test/v1/blobs"), clock)
-    return ImageManager(
-        repository=MemoryRepository(),
-        blobs=store,
-        clock=clock,
-        settings=Settings(max_image_bytes=max_image_bytes, url_expiry_seconds=3600, pending_check_interval_seconds=5),
-    )
+    settings = Settings(max_image_bytes=max_image_bytes, url_expiry_seconds=3600, pending_check_interval_seconds=5)
+    return assemble(repository or MemoryRepository(), store, clock=clock, settings=settings)

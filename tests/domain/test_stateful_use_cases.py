@@ -1,14 +1,17 @@
-"""Random sequences of use cases on the in-memory adapters never disagree
-with a plain model of what tim should hold."""
+"""Random sequences of use cases, on every repository, never disagree with
+a plain model of what tim should hold. Tag names come from a small pool,
+so that collisions, renames onto taken names and re-creations happen."""
 
 import re
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from managers import in_memory_manager
-from strategies import patterns, tag_lists, tag_names
+from strategies import pooled_name_lists as tag_lists
+from strategies import pooled_names as tag_names
+from strategies import pooled_patterns as patterns
 from tim.domain.model.errors import AlreadyUploaded, NotFound, TagNameTaken
 
 
@@ -18,9 +21,12 @@ def folded_match(pattern: str, name: str) -> bool:
 
 
 class TimModel(RuleBasedStateMachine):
+    repositories = None  # a factory of fresh repositories, set for each run
+
     def __init__(self):
         super().__init__()
-        self.tim = in_memory_manager()
+        self._fresh = self.repositories()
+        self.tim = in_memory_manager(repository=self._fresh.__enter__().repository)
         self.images = {}  # id -> {"created", "tags": set of names, "uploaded", "data"}
         self.tags = {}  # id -> name
         self.last_image_id = 0
@@ -58,14 +64,14 @@ class TimModel(RuleBasedStateMachine):
 
     @rule(tags=tag_lists, size=st.integers(1, 20), one_shot=st.booleans(), tick=st.integers(0, 2))
     def create(self, tags, size, one_shot, tick):
-        self.tim.clock.advance(tick)
+        self.tim.ports.clock.advance(tick)
         if one_shot:
             image = self.tim.upload_image(created_by="m", filename="f", data=b"x" * size, tags=tags)
         else:
             image = self.tim.create_image(created_by="m", filename="f", size=size, tags=tags).image
         self.last_image_id += 1
         assert image.id == self.last_image_id
-        self.images[image.id] = {"created": self.tim.clock.now(), "tags": self.expected_tags(tags), "uploaded": one_shot, "size": size}
+        self.images[image.id] = {"created": self.tim.ports.clock.now(), "tags": self.expected_tags(tags), "uploaded": one_shot, "size": size}
         assert image.tag_names == self.images[image.id]["tags"]
 
     @precondition(lambda self: self.images)
@@ -134,20 +140,36 @@ class TimModel(RuleBasedStateMachine):
             for image in self.images.values():
                 image["tags"].discard(name)
 
-    @rule(exact=st.lists(tag_names, max_size=2), match=st.lists(patterns, max_size=2), uploaded_only=st.booleans(), limit=st.integers(1, 4))
-    def search(self, exact, match, uploaded_only, limit):
-        if not exact and not match:
+    def teardown(self):
+        self._fresh.__exit__(None, None, None)
+
+    @rule(
+        exact=st.lists(tag_names, max_size=2),
+        match=st.lists(patterns, max_size=2),
+        any_of=st.lists(tag_names, max_size=2),
+        exclude=st.lists(tag_names, max_size=2),
+        exclude_match=st.lists(patterns, max_size=1),
+        untagged=st.booleans(),
+        uploaded_only=st.booleans(),
+        limit=st.integers(1, 4),
+    )
+    def search(self, exact, match, any_of, exclude, exclude_match, untagged, uploaded_only, limit):
+        if not (exact or match or any_of or exclude or exclude_match or untagged):
             return
         expected = self.newest_first(
             i
             for i, image in self.images.items()
             if set(exact) <= image["tags"]
             and all(any(folded_match(p, name) for name in image["tags"]) for p in match)
+            and (not any_of or set(any_of) & image["tags"])
+            and not set(exclude) & image["tags"]
+            and not any(folded_match(p, name) for p in exclude_match for name in image["tags"])
+            and (not untagged or not image["tags"])
             and (image["uploaded"] or not uploaded_only)
         )
-        found, total = self.walk(
-            lambda **page: self.tim.search_images(exact_tags=exact, match_tags=match, uploaded_only=uploaded_only, **page), limit
-        )
+        terms = {"exact_tags": exact, "match_tags": match, "any_tags": any_of, "exclude_tags": exclude}
+        terms |= {"exclude_match_tags": exclude_match, "untagged": untagged, "uploaded_only": uploaded_only}
+        found, total = self.walk(lambda **page: self.tim.search_images(**terms, **page), limit)
         assert found == expected and total == len(expected)
 
     @precondition(lambda self: self.tags)
@@ -169,5 +191,6 @@ class TimModel(RuleBasedStateMachine):
         assert [t.name for t in tags] == sorted(self.tags.values(), key=lambda n: (n.casefold(), n))
 
 
-TimModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
-test_use_cases_agree_with_the_model = TimModel.TestCase
+def test_use_cases_agree_with_the_model(repositories):
+    TimModel.repositories = staticmethod(repositories)
+    run_state_machine_as_test(TimModel, settings=settings(max_examples=60, stateful_step_count=30, deadline=None))

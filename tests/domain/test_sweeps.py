@@ -9,24 +9,24 @@ def test_the_sweep_settles_every_kind_of_leftover():
     wrong = tim.create_image(created_by="a", filename="b", size=3).image
     never = tim.create_image(created_by="a", filename="c", size=3).image
     stored = tim.upload_image(created_by="a", filename="d", data=b"abc")
-    tim.blobs.put(arrived.blob_key, [b"abc"], 3)
-    tim.blobs.put(wrong.blob_key, [b"abcd"], 4)
+    tim.ports.blobs.put(arrived.blob_key, [b"abc"], 3)
+    tim.ports.blobs.put(wrong.blob_key, [b"abcd"], 4)
     orphan = new_blob_key()
-    tim.blobs.put(orphan, [b"x"], 1)
+    tim.ports.blobs.put(orphan, [b"x"], 1)
 
     report = tim.reconcile()
     assert report == SweepReport(completed=1, rejected=1)
     assert tim.get_image(arrived.id).is_uploaded
-    assert tim.blobs.stat(wrong.blob_key) is None
+    assert tim.ports.blobs.stat(wrong.blob_key) is None
 
-    tim.clock.advance(3601)
+    tim.ports.clock.advance(3601)
     young = new_blob_key()
-    tim.blobs.put(young, [b"y"], 1)  # within the grace period: maybe a one-shot upload in flight
+    tim.ports.blobs.put(young, [b"y"], 1)  # within the grace period: maybe a one-shot upload in flight
     report = tim.reconcile(remove_orphans=True, expire_pending_after=1800)
     assert report == SweepReport(expired=2, orphans=1)  # `wrong` and `never` were still pending
     assert {image.id for image in tim.list_images().results} == {arrived.id, stored.id}
-    assert tim.blobs.stat(orphan) is None and tim.blobs.stat(young) == 1
-    assert b"".join(tim.blobs.get(stored.blob_key)) == b"abc"
+    assert tim.ports.blobs.stat(orphan) is None and tim.ports.blobs.stat(young) == 1
+    assert b"".join(tim.ports.blobs.get(stored.blob_key)) == b"abc"
     assert never.id not in {image.id for image in tim.list_images().results}
 
     assert tim.reconcile(remove_orphans=True) == SweepReport()  # idempotent
@@ -35,15 +35,15 @@ def test_the_sweep_settles_every_kind_of_leftover():
 def test_an_upload_completing_during_the_sweep_is_kept():
     tim = in_memory_manager()
     created = tim.create_image(created_by="a", filename="a", size=3)
-    tim.clock.advance(7200)
-    real_confirm = tim.blobs.confirm_upload
+    tim.ports.clock.advance(7200)
+    real_confirm = tim.ports.blobs.confirm_upload
 
     def confirm_then_upload_lands(key, size):
         state = real_confirm(key, size)
         tim.upload_file(created.image.id, [b"abc"])  # the PUT that was running completes now
         return state
 
-    tim.blobs.confirm_upload = confirm_then_upload_lands
+    tim.ports.blobs.confirm_upload = confirm_then_upload_lands
     assert tim.reconcile(expire_pending_after=3600).expired == 0
     assert tim.get_image(created.image.id).is_uploaded
-    assert tim.blobs.stat(created.image.blob_key) == 3
+    assert tim.ports.blobs.stat(created.image.blob_key) == 3

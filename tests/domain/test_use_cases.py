@@ -13,8 +13,8 @@ from tim.domain.model.errors import (
     TooLarge,
     UploadIncomplete,
 )
-from tim.domain.use_cases.images import LOOKS_PER_PAGE
-from tim.domain.use_cases.transfers import STORE_DOWN_BACKOFF_SECONDS
+from tim.domain.use_cases.parts import LOOKS_PER_PAGE
+from tim.adapters.upload_checks import STORE_DOWN_BACKOFF_SECONDS
 
 
 def signed(url):
@@ -33,7 +33,7 @@ def test_two_step_upload_then_download(tim):
     key, params = signed(created.upload_url)
     assert params["length"] == "5"
     stored = tim.receive_upload(key, params, [b"he", b"llo"], content_length=5)
-    assert stored.uploaded_timestamp == tim.clock.now() and stored.url
+    assert stored.uploaded_timestamp == tim.ports.clock.now() and stored.url
     download = tim.open_download(*signed(stored.url))
     assert download.image.id == stored.id and b"".join(download.chunks) == b"hello"
     assert tim.get_image(stored.id).url
@@ -49,7 +49,7 @@ def test_an_upload_must_have_the_declared_length(tim):
     with pytest.raises(SizeMismatch):
         tim.receive_upload(key, params, [b"hell"])
     assert not tim.get_image(created.image.id).is_uploaded
-    assert tim.blobs.stat(key) is None
+    assert tim.ports.blobs.stat(key) is None
 
 
 def test_a_stored_file_cannot_be_replaced(tim):
@@ -58,7 +58,7 @@ def test_a_stored_file_cannot_be_replaced(tim):
     tim.receive_upload(key, params, [b"1"])
     with pytest.raises(AlreadyUploaded):
         tim.receive_upload(key, params, [b"2"])
-    assert b"".join(tim.blobs.get(key)) == b"1"
+    assert b"".join(tim.ports.blobs.get(key)) == b"1"
 
 
 def test_signed_urls_expire_and_cannot_be_altered(tim):
@@ -68,7 +68,7 @@ def test_signed_urls_expire_and_cannot_be_altered(tim):
         tim.receive_upload(key, params | {"length": "2"}, [b"12"])
     with pytest.raises(AccessDenied):
         tim.open_download(key, params)
-    tim.clock.advance(3601)
+    tim.ports.clock.advance(3601)
     with pytest.raises(AccessDenied):
         tim.receive_upload(key, params, [b"1"])
 
@@ -91,7 +91,7 @@ def test_delete_removes_record_and_file(tim):
         tim.get_image(image.id)
     with pytest.raises(NotFound):
         tim.delete_image(image.id)
-    assert tim.blobs.stat(image.blob_key) is None
+    assert tim.ports.blobs.stat(image.blob_key) is None
     with pytest.raises(NotFound):
         tim.open_download(*signed(image.url))
 
@@ -109,20 +109,20 @@ def test_uploads_made_straight_to_the_store_are_found_lazily_and_on_completion()
     first = tim.create_image(created_by="ana", filename="a", size=3).image
     second = tim.create_image(created_by="ana", filename="b", size=3).image
     assert not tim.get_image(first.id).is_uploaded
-    tim.blobs.put(first.blob_key, [b"abc"], 3)  # the client's PUT, straight to the store
+    tim.ports.blobs.put(first.blob_key, [b"abc"], 3)  # the client's PUT, straight to the store
     assert not tim.get_image(first.id).is_uploaded  # looked at a moment ago: not again yet
-    tim.clock.advance(5)
+    tim.ports.clock.advance(5)
     assert tim.get_image(first.id).is_uploaded
-    checks = tim.blobs.confirmations
+    checks = tim.ports.blobs.confirmations
     tim.get_image(first.id)
-    assert tim.blobs.confirmations == checks  # uploaded records are never checked again
-    tim.blobs.put(second.blob_key, [b"ab!"], 3)
+    assert tim.ports.blobs.confirmations == checks  # uploaded records are never checked again
+    tim.ports.blobs.put(second.blob_key, [b"ab!"], 3)
     assert tim.complete_upload(second.id).is_uploaded  # no waiting for completion
     third = tim.create_image(created_by="ana", filename="c", size=3).image
-    tim.blobs.put(third.blob_key, [b"abcd"], 4)
+    tim.ports.blobs.put(third.blob_key, [b"abcd"], 4)
     with pytest.raises(UploadIncomplete, match="did not have the declared 3 bytes; it was removed"):
         tim.complete_upload(third.id)
-    assert tim.blobs.stat(third.blob_key) is None  # the wrong-size object was removed
+    assert tim.ports.blobs.stat(third.blob_key) is None  # the wrong-size object was removed
     with pytest.raises(UploadIncomplete, match="no file of 3 bytes has been uploaded"):
         tim.complete_upload(third.id)
 
@@ -130,16 +130,16 @@ def test_uploads_made_straight_to_the_store_are_found_lazily_and_on_completion()
 def test_records_stay_readable_while_the_store_is_down():
     tim = in_memory_manager(direct_uploads=True)
     pending = [tim.create_image(created_by="ana", filename=f"{n}", size=3).image for n in range(5)]
-    tim.blobs.down = True
-    tim.clock.advance(5)
+    tim.ports.blobs.down = True
+    tim.ports.clock.advance(5)
     assert [image.is_uploaded for image in tim.list_images().results] == [False] * 5
-    assert tim.blobs.confirmations == 1  # the first failure stops the others until the next interval
-    tim.blobs.down = False
-    tim.blobs.put(pending[0].blob_key, [b"abc"], 3)
-    tim.clock.advance(5)
+    assert tim.ports.blobs.confirmations == 1  # the first failure stops the others until the next interval
+    tim.ports.blobs.down = False
+    tim.ports.blobs.put(pending[0].blob_key, [b"abc"], 3)
+    tim.ports.clock.advance(5)
     assert not tim.get_image(pending[0].id).is_uploaded  # the store gets time to recover
-    assert tim.blobs.confirmations == 1
-    tim.clock.advance(STORE_DOWN_BACKOFF_SECONDS)
+    assert tim.ports.blobs.confirmations == 1
+    tim.ports.clock.advance(STORE_DOWN_BACKOFF_SECONDS)
     assert tim.get_image(pending[0].id).is_uploaded
 
 
@@ -168,7 +168,7 @@ def test_updating_tags_replaces_them(tim):
 
 def test_search(tim):
     a = tim.create_image(created_by="a", filename="a", size=1, tags=["Chest X-Ray", "adult"]).image
-    tim.clock.advance()
+    tim.ports.clock.advance()
     b = tim.create_image(created_by="a", filename="b", size=1, tags=["chest ct", "adult"]).image
     assert [i.id for i in tim.search_images(match_tags="CHEST%").results] == [b.id, a.id]
     assert [i.id for i in tim.search_images(exact_tags="adult", match_tags="%x-ray").results] == [a.id]
@@ -212,37 +212,37 @@ def test_bad_input_names_the_field_and_changes_nothing(call, field):
 def test_completing_the_upload_of_an_image_deleted_meanwhile_is_not_found():
     tim = in_memory_manager(direct_uploads=True)
     created = tim.create_image(created_by="a", filename="a", size=3)
-    tim.blobs.put(created.image.blob_key, [b"abc"], 3)
-    real_confirm = tim.blobs.confirm_upload
+    tim.ports.blobs.put(created.image.blob_key, [b"abc"], 3)
+    real_confirm = tim.ports.blobs.confirm_upload
 
     def confirm_while_deleted(key, size):
         state = real_confirm(key, size)
         tim.repository.delete_image(created.image.id)  # another request deletes it now
         return state
 
-    tim.blobs.confirm_upload = confirm_while_deleted
+    tim.ports.blobs.confirm_upload = confirm_while_deleted
     with pytest.raises(NotFound):
         tim.complete_upload(created.image.id)
-    assert tim.blobs.stat(created.image.blob_key) is None
+    assert tim.ports.blobs.stat(created.image.blob_key) is None
 
 
 def test_a_page_of_pending_uploads_looks_for_a_few_only():
     tim = in_memory_manager(direct_uploads=True)
     for n in range(25):
         image = tim.create_image(created_by="ana", filename=f"{n}", size=1).image
-        tim.blobs.put(image.blob_key, [b"x"], 1)  # every one arrived
-    tim.clock.advance(5)
+        tim.ports.blobs.put(image.blob_key, [b"x"], 1)  # every one arrived
+    tim.ports.clock.advance(5)
     assert sum(image.is_uploaded for image in tim.list_images().results) == LOOKS_PER_PAGE
-    assert tim.blobs.confirmations == LOOKS_PER_PAGE
-    tim.clock.advance(5)
+    assert tim.ports.blobs.confirmations == LOOKS_PER_PAGE
+    tim.ports.clock.advance(5)
     assert sum(image.is_uploaded for image in tim.list_images().results) == 2 * LOOKS_PER_PAGE
 
 
 def test_a_put_after_a_crash_between_file_and_record_brings_the_record_up_to_date(tim):
     created = tim.create_image(created_by="ana", filename="a", size=3)
-    tim.blobs.put(created.image.blob_key, [b"abc"], 3)  # stored, then the process died
+    tim.ports.blobs.put(created.image.blob_key, [b"abc"], 3)  # stored, then the process died
     key, params = signed(created.upload_url)
     with pytest.raises(AlreadyUploaded):
         tim.receive_upload(key, params, [b"xyz"])
     assert tim.get_image(created.image.id).is_uploaded
-    assert b"".join(tim.blobs.get(key)) == b"abc"
+    assert b"".join(tim.ports.blobs.get(key)) == b"abc"

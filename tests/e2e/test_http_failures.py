@@ -5,12 +5,11 @@ import httpx
 import pytest
 
 from e2e.http_servers import assert_error, created, free_port, serving
-from tim.adapters.clock import SystemClock
 from tim.adapters.memory.blob_store import MemoryBlobStore
 from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.signed_urls import UrlSigner
 from tim.domain.model.errors import StorageUnavailable
-from tim.domain.use_cases.manager import ImageManager
+from tim.entrypoints.bootstrap import assemble
 from tim.entrypoints.http.app import create_app
 
 SECRET = b"failure-tests-secret-0123456789"
@@ -32,7 +31,7 @@ def api():
 
     def open_manager():
         store = UnreachableStore(UrlSigner(SECRET, f"http://127.0.0.1:{port}/v1/blobs"))
-        return ImageManager(repository=BuggyRepository(), blobs=store, clock=SystemClock())
+        return assemble(BuggyRepository(), store)
 
     with serving(create_app(open_manager), port) as server:
         yield f"{server.origin}/v1"

@@ -18,7 +18,9 @@ from tim.adapters.clock import SystemClock
 from tim.adapters.memory.blob_store import MemoryBlobStore
 from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.memory.tokens import MemoryTokenRepository
+from tim.adapters.postings.index import PostingIndex
 from tim.adapters.signed_urls import UrlSigner
+from tim.adapters.upload_checks import RationedUploadChecks
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
 from tim.domain.use_cases.manager import ImageManager
@@ -31,6 +33,7 @@ from tim.ports.repository import Repository
 # Where the HTTP entrypoint serves signed PUTs and GETs for local stores.
 BLOB_ROUTE = "/v1/blobs"
 MEMORY = "memory:"
+DEFAULT_STATEMENT_TIMEOUT_SECONDS = 5.0
 SECRET_FILE = "url-signing.secret"
 
 
@@ -50,24 +53,38 @@ class Config:
     data_dir: str | None = None
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     max_image_bytes: int = field(default=DEFAULT_MAX_IMAGE_BYTES, validator=validators.gt(0))
+    # PostgreSQL cancels any statement of tim's that runs longer than this.
+    statement_timeout_seconds: float = field(default=DEFAULT_STATEMENT_TIMEOUT_SECONDS, validator=validators.gt(0))
 
 
 def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager:
-    repository = open_repository(config.database_url)
+    repository = open_repository(config.database_url, statement_timeout_seconds=config.statement_timeout_seconds)
     try:
         blobs = open_blob_store(config)
     except BaseException:
         repository.close()
         raise
+    settings = Settings(max_image_bytes=config.max_image_bytes, url_expiry_seconds=config.url_expiry_seconds)
+    return assemble(repository, blobs, clock=clock, settings=settings)
+
+
+def assemble(
+    repository: Repository, blobs: BlobStore, *, clock: Clock | None = None, settings: Settings = Settings()
+) -> ImageManager:
+    """An ImageManager over a repository and a blob store, with a search
+    index of its own and rationed upload checks."""
+    clock = clock or SystemClock()
     return ImageManager(
         repository=repository,
+        index=PostingIndex(),
         blobs=blobs,
-        clock=clock or SystemClock(),
-        settings=Settings(max_image_bytes=config.max_image_bytes, url_expiry_seconds=config.url_expiry_seconds),
+        upload_checks=RationedUploadChecks(blobs, clock, interval_seconds=settings.pending_check_interval_seconds),
+        clock=clock,
+        settings=settings,
     )
 
 
-def open_repository(url: str) -> Repository:
+def open_repository(url: str, *, statement_timeout_seconds: float = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:
     kind = _database_kind(url)
     if kind == "sqlite":
         from tim.adapters.sqlite.repository import SqliteRepository
@@ -76,7 +93,7 @@ def open_repository(url: str) -> Repository:
     if kind == "postgres":
         from tim.adapters.postgres.repository import PostgresRepository
 
-        return PostgresRepository.open(url)
+        return PostgresRepository.open(url, statement_timeout_seconds=statement_timeout_seconds)
     return MemoryRepository()
 
 

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import NoReturn
 
-from attrs import asdict, evolve
+from attrs import asdict
 
 from tim.domain.model.errors import TimError
 from tim.domain.model.settings import Settings
@@ -153,9 +153,9 @@ def reconcile_command(arguments: argparse.Namespace) -> int:
         grace = configuration.whole_number("--orphan-grace", grace, minimum=0)
     manager = build_manager(settings.core)
     try:
-        if grace is not None:
-            manager.settings = evolve(manager.settings, orphan_grace_seconds=grace)
-        report = manager.reconcile(remove_orphans=arguments.remove_orphans, expire_pending_after=expire_after)
+        report = manager.reconcile(
+            remove_orphans=arguments.remove_orphans, expire_pending_after=expire_after, orphan_grace=grace
+        )
     finally:
         manager.close()
     print(json.dumps(asdict(report)))

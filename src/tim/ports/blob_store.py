@@ -76,3 +76,15 @@ class BlobStore(Protocol):
         unless `params` carry a valid, unexpired signature for this method
         and key; return the body length a PUT URL pins. Stores whose URLs
         are served elsewhere raise NotFound."""
+
+
+class UploadChecks(Protocol):
+    """Looks in the store for uploads that tim did not receive itself, when
+    a pending record is read: at most so often per record, and not at all
+    for a while after the store failed, so that reading records never
+    waits on a store that is slow or down."""
+
+    def look(self, key: str, size: int) -> UploadState | None:
+        """What `BlobStore.confirm_upload` says, or None when it was not
+        asked this time (too soon, the store recently down, or another look
+        under way). Never raises StorageUnavailable."""

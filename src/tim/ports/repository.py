@@ -1,24 +1,65 @@
-"""Where image records and tags are kept.
+"""Where image records and tags are kept: the catalogue's storage.
 
-Each method is one transaction: it either happens completely or not at all,
+Each write is one transaction: it either happens completely or not at all,
 so a use case that needs several writes to hold together (an image and its
 new tags, a rename that must not collide) gets them from a single call.
-Methods return plain domain values, never cursors or lazy results bound to a
-connection.
+Each write also records its changes in the change feed, in the same
+transaction (see tim.domain.model.changes). Methods return plain domain
+values, never cursors or lazy results bound to a connection, except inside
+a `read()` block, which is one snapshot of the catalogue.
+
+Repositories do not search: the search index does, from what a view shows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
+from tim.domain.model.changes import FeedEntry, FeedPosition
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import Tag
 
 
+class CatalogView(Protocol):
+    """One consistent read of the catalogue: every method sees the same
+    snapshot, taken at the first call."""
+
+    def feed_position(self) -> FeedPosition:
+        """The feed's epoch and the sequence number of its last change."""
+
+    def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
+        """Up to `limit` changes after `seq`, in order. Old changes are
+        trimmed: a follower that finds the first one is not `seq + 1`
+        must rebuild from the tables."""
+
+    def images(self, ids: Sequence[int]) -> list[ImageRecord]:
+        """The records with these ids, with their tags, in the order given."""
+
+    # What a search index is built from.
+
+    def image_keys(self) -> tuple[Sequence[int], Sequence[int]]:
+        """The ids of every image, ascending, and the created_timestamp of each."""
+
+    def uploaded_image_ids(self) -> Sequence[int]:
+        """The ids of the images whose file is stored, ascending."""
+
+    def image_ids_by_creator(self) -> Iterator[tuple[str, Sequence[int]]]:
+        """Each creator with the ids of the images it created."""
+
+    def tags(self) -> Sequence[Tag]:
+        """Every tag."""
+
+    def image_ids_by_tag(self) -> Iterator[tuple[int, Sequence[int]]]:
+        """Each tag's id with the ids of its images (tags with images only)."""
+
+
 class ImageRepository(Protocol):
+    def read(self) -> AbstractContextManager[CatalogView]:
+        """A snapshot of the catalogue, for as long as the block lasts (keep it short)."""
+
     def add_image(self, image: NewImage) -> ImageRecord:
         """Store a new record with a fresh id (ids are never reused), creating
         any of its tags that do not exist yet."""
@@ -26,9 +67,6 @@ class ImageRepository(Protocol):
     def get_image(self, image_id: int) -> ImageRecord | None: ...
 
     def get_image_by_blob_key(self, blob_key: str) -> ImageRecord | None: ...
-
-    def find_images(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
-        """The requested page of images matching `query`, newest first."""
 
     def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
         """Replace an image's tags with these names, creating missing tags.
@@ -39,9 +77,10 @@ class ImageRepository(Protocol):
         set already. None if there is no such image."""
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
-        """Remove a record; returns what was removed, None if nothing was.
-        With `pending_only`, only a record whose file is not stored (checked
-        in the same transaction as the delete)."""
+        """Remove a record; returns what was removed, None if nothing was
+        (so of two racing deletes, exactly one gets the record). With
+        `pending_only`, only a record whose file is not stored (checked in
+        the same transaction as the delete)."""
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
         """Records whose file is not stored yet, created before a time
@@ -66,5 +105,10 @@ class TagRepository(Protocol):
 
 class Repository(ImageRepository, TagRepository, Protocol):
     """Images and tags live together: image writes create tags."""
+
+    def reindex(self) -> FeedPosition:
+        """Start a new feed epoch, so that every search index built on this
+        catalogue, in any process, rebuilds from the tables before its next
+        search (after rows were changed outside tim, e.g. restored or loaded)."""
 
     def close(self) -> None: ...

@@ -1,21 +1,37 @@
 """Image records and tags kept in dicts, behind one lock.
 
-This is the reference adapter: it applies the domain's search rules
-directly, and the shared contract tests hold the other repositories to it.
+A first-class repository (the one `tim.open()` uses by default, and the
+fake of the use-case tests): it keeps a change feed like the others, and a
+view holds the lock, so a view is a snapshot.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from attrs import evolve
 
+from tim.domain.model.changes import (
+    Change,
+    FeedEntry,
+    FeedPosition,
+    ImageAdded,
+    ImageDeleted,
+    ImageRetagged,
+    ImageUploaded,
+    TagAdded,
+    TagDeleted,
+    TagRenamed,
+)
 from tim.domain.model.errors import TagNameTaken
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import Tag, sorted_tags
+
+# Changes kept for followers that fall behind; one further behind rebuilds.
+FEED_KEPT = 10_000
 
 
 class MemoryRepository:
@@ -28,9 +44,22 @@ class MemoryRepository:
         self._tag_ids: dict[str, int] = {}
         self._last_image_id = 0
         self._last_tag_id = 0
+        self._feed: list[FeedEntry] = []
+        self._position = FeedPosition(FeedPosition.new_epoch(), 0)
 
     def close(self) -> None:
         pass
+
+    @contextmanager
+    def read(self) -> Iterator[MemoryView]:
+        with self._lock:
+            yield MemoryView(self)
+
+    def reindex(self) -> FeedPosition:
+        with self._lock:
+            self._feed.clear()
+            self._position = FeedPosition(FeedPosition.new_epoch(), self._position.seq)
+            return self._position
 
     # images
 
@@ -46,9 +75,13 @@ class MemoryRepository:
                 blob_key=image.blob_key,
                 uploaded_timestamp=image.uploaded_timestamp,
             )
+            tag_ids = [self._tag_named(name).id for name in image.tag_names]
             self._images[record.id] = record
             self._blob_keys[record.blob_key] = record.id
-            self._image_tags[record.id] = {self._tag_named(name).id for name in image.tag_names}
+            self._image_tags[record.id] = set(tag_ids)
+            self._record(
+                ImageAdded(record.id, record.created_timestamp, record.created_by, record.is_uploaded, tuple(tag_ids))
+            )
             return self._full(record.id)
 
     def get_image(self, image_id: int) -> ImageRecord | None:
@@ -60,16 +93,16 @@ class MemoryRepository:
             image_id = self._blob_keys.get(blob_key)
             return None if image_id is None else self._full(image_id)
 
-    def find_images(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
-        with self._lock:
-            images = [self._full(image_id) for image_id in self._images]
-        return page.slice(query.select(images))
-
     def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
         with self._lock:
             if image_id not in self._images:
                 return None
-            self._image_tags[image_id] = {self._tag_named(name).id for name in tag_names}
+            before = self._image_tags[image_id]
+            after = {self._tag_named(name).id for name in tag_names}
+            self._image_tags[image_id] = after
+            if before != after:
+                created = self._images[image_id].created_timestamp
+                self._record(ImageRetagged(image_id, created, tuple(after - before), tuple(before - after), not after))
             return self._full(image_id)
 
     def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
@@ -79,6 +112,7 @@ class MemoryRepository:
                 return None
             if not image.is_uploaded:
                 self._images[image_id] = evolve(image, uploaded_timestamp=timestamp)
+                self._record(ImageUploaded(image_id, image.created_timestamp))
             return self._full(image_id)
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
@@ -87,6 +121,9 @@ class MemoryRepository:
                 return None
             record = self._full(image_id)
             del self._images[image_id], self._image_tags[image_id], self._blob_keys[record.blob_key]
+            self._record(
+                ImageDeleted(image_id, record.created_timestamp, record.created_by, tuple(t.id for t in record.tags))
+            )
             return record
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
@@ -122,9 +159,11 @@ class MemoryRepository:
             holder = self._tag_ids.get(name)
             if holder is not None and holder != tag_id:
                 raise TagNameTaken(self._tags[holder])
-            del self._tag_ids[tag.name]
-            self._tag_ids[name] = tag_id
-            self._tags[tag_id] = Tag(tag_id, name)
+            if tag.name != name:
+                del self._tag_ids[tag.name]
+                self._tag_ids[name] = tag_id
+                self._tags[tag_id] = Tag(tag_id, name)
+                self._record(TagRenamed(tag_id, name))
             return self._tags[tag_id]
 
     def delete_tag(self, tag_id: int) -> bool:
@@ -135,6 +174,7 @@ class MemoryRepository:
             del self._tag_ids[tag.name]
             for tag_ids in self._image_tags.values():
                 tag_ids.discard(tag_id)
+            self._record(TagDeleted(tag_id))
             return True
 
     def _tag_named(self, name: str) -> Tag:
@@ -143,9 +183,60 @@ class MemoryRepository:
             self._last_tag_id += 1
             self._tag_ids[name] = self._last_tag_id
             self._tags[self._last_tag_id] = Tag(self._last_tag_id, name)
+            self._record(TagAdded(self._last_tag_id, name))
         return self._tags[self._tag_ids[name]]
 
     def _full(self, image_id: int) -> ImageRecord:
         """The stored record with its current tags (caller holds the lock)."""
         tags = sorted_tags(self._tags[tag_id] for tag_id in self._image_tags[image_id])
         return evolve(self._images[image_id], tags=tags)
+
+    def _record(self, change: Change) -> None:
+        """Add a change to the feed (caller holds the lock)."""
+        self._position = evolve(self._position, seq=self._position.seq + 1)
+        self._feed.append(FeedEntry(self._position.seq, change))
+        if len(self._feed) > 2 * FEED_KEPT:
+            del self._feed[:FEED_KEPT]
+
+
+class MemoryView:
+    """The CatalogView of a MemoryRepository, valid while its lock is held."""
+
+    def __init__(self, repository: MemoryRepository):
+        self._repository = repository
+
+    def feed_position(self) -> FeedPosition:
+        return self._repository._position
+
+    def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
+        feed = self._repository._feed
+        first = feed[0].seq if feed else self._repository._position.seq + 1
+        start = max(0, seq + 1 - first)
+        return feed[start : start + limit]
+
+    def images(self, ids: Sequence[int]) -> list[ImageRecord]:
+        repository = self._repository
+        return [repository._full(image_id) for image_id in ids if image_id in repository._images]
+
+    def image_keys(self) -> tuple[Sequence[int], Sequence[int]]:
+        ordered = sorted((image.created_timestamp, image.id) for image in self._repository._images.values())
+        return [image_id for _, image_id in ordered], [created for created, _ in ordered]
+
+    def uploaded_image_ids(self) -> Sequence[int]:
+        return sorted(image.id for image in self._repository._images.values() if image.is_uploaded)
+
+    def image_ids_by_creator(self) -> Iterator[tuple[str, Sequence[int]]]:
+        creators: dict[str, list[int]] = {}
+        for image in self._repository._images.values():
+            creators.setdefault(image.created_by, []).append(image.id)
+        return iter(creators.items())
+
+    def tags(self) -> Sequence[Tag]:
+        return list(self._repository._tags.values())
+
+    def image_ids_by_tag(self) -> Iterator[tuple[int, Sequence[int]]]:
+        by_tag: dict[int, list[int]] = {}
+        for image_id, tag_ids in self._repository._image_tags.items():
+            for tag_id in tag_ids:
+                by_tag.setdefault(tag_id, []).append(image_id)
+        return iter(by_tag.items())

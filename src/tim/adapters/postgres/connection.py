@@ -30,21 +30,31 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def conninfo(url: str) -> str:
-    """The URL with tim's defaults for what it leaves unset."""
+def conninfo(url: str, *, statement_timeout_seconds: float | None = None) -> str:
+    """The URL with tim's defaults for what it leaves unset, and a
+    statement_timeout: no statement of tim's can run (and hold memory and
+    locks on a shared server) for longer."""
     given = conninfo_to_dict(url)
-    return make_conninfo(url, **{key: value for key, value in _DEFAULTS.items() if key not in given})
+    settings: dict[str, object] = {key: value for key, value in _DEFAULTS.items() if key not in given}
+    if statement_timeout_seconds is not None:
+        milliseconds = max(1, round(statement_timeout_seconds * 1000))
+        settings["options"] = f"{given.get('options', '')} -c statement_timeout={milliseconds}".strip()
+    return make_conninfo(url, **settings)
+
+
+# Migrations may rebuild indexes of large tables: bounded, but generously.
+MIGRATION_STATEMENT_TIMEOUT_SECONDS = 600.0
 
 
 def connect(url: str) -> psycopg.Connection:
-    """One connection outside the pool (for migrations)."""
-    return psycopg.connect(conninfo(url))
+    """One connection outside the pool, for migrations."""
+    return psycopg.connect(conninfo(url, statement_timeout_seconds=MIGRATION_STATEMENT_TIMEOUT_SECONDS))
 
 
-def open_pool(url: str, *, max_size: int, timeout: float) -> ConnectionPool:
+def open_pool(url: str, *, max_size: int, timeout: float, statement_timeout_seconds: float) -> ConnectionPool:
     """A pool that has one working connection, or StorageUnavailable."""
     pool = ConnectionPool(
-        conninfo(url),
+        conninfo(url, statement_timeout_seconds=statement_timeout_seconds),
         min_size=1,
         max_size=max_size,
         timeout=timeout,

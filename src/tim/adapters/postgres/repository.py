@@ -2,7 +2,10 @@
 
 Each method runs in one transaction on a connection from a pool that is
 opened once. Reads that take more than one statement run on one snapshot
-(REPEATABLE READ), so a page and its total agree. Missing tags are inserted
+(REPEATABLE READ), as does a `read()` view. Every write records its changes
+last, in the feed's row (see schema.py): that row's lock, held until commit,
+makes writers commit in the order of their sequence numbers, so a reader
+that sees change n has seen every change before it. Missing tags are inserted
 with INSERT ... ON CONFLICT DO NOTHING, and a name another writer inserted
 first is then read with a SELECT in the same transaction: concurrent writers
 with the same new names wait for each other instead of failing, and the
@@ -18,16 +21,34 @@ import psycopg
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from tim.adapters.feed_rows import decode, encode
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
-from tim.adapters.postgres.queries import IMAGE_COLUMNS, count_images, limit_and_offset, page_of_images
 from tim.adapters.postgres.schema import migrate
+from tim.domain.model.changes import (
+    Change,
+    FeedEntry,
+    FeedPosition,
+    ImageAdded,
+    ImageDeleted,
+    ImageRetagged,
+    ImageUploaded,
+    TagAdded,
+    TagDeleted,
+    TagRenamed,
+)
 from tim.domain.model.errors import TagNameTaken
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import Tag, sorted_tags
 
+IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
 PENDING_BATCH = 500
+# The feed keeps this many changes; every FEED_TRIM_EVERY changes, older ones go.
+FEED_KEPT = 100_000
+FEED_TRIM_EVERY = 1_000
+# A search index's build reads every row: its statements may take longer
+# than the statement_timeout of everything else, by this factor.
+BUILD_TIMEOUT_FACTOR = 20
 
 # New tags get ids in the order their names were given, as the in-memory
 # reference does, but are inserted in name order: concurrent writers then meet
@@ -50,20 +71,37 @@ _LOCK_TAGS_NAMED = 'SELECT id, name FROM tags WHERE name = ANY(%s) ORDER BY name
 class PostgresRepository:
     """The Repository port on PostgreSQL (psycopg 3 with a connection pool)."""
 
-    def __init__(self, pool: ConnectionPool):
+    def __init__(self, pool: ConnectionPool, *, build_timeout_seconds: float = 100.0):
         self._pool = pool
+        self._build_timeout_seconds = build_timeout_seconds
 
     @classmethod
-    def open(cls, url: str, *, max_connections: int = 10, timeout: float = 10.0) -> PostgresRepository:
+    def open(
+        cls, url: str, *, max_connections: int = 10, timeout: float = 10.0, statement_timeout_seconds: float = 5.0
+    ) -> PostgresRepository:
         """Migrate the database to the current schema and open the pool.
-        `timeout` bounds how long a call waits for a connection."""
+        `timeout` bounds how long a call waits for a connection,
+        `statement_timeout_seconds` how long any statement may run."""
         with unavailable_as_domain_error():
             with connect(url) as conn:
                 migrate(conn)
-            return cls(open_pool(url, max_size=max_connections, timeout=timeout))
+            pool = open_pool(url, max_size=max_connections, timeout=timeout, statement_timeout_seconds=statement_timeout_seconds)
+            return cls(pool, build_timeout_seconds=statement_timeout_seconds * BUILD_TIMEOUT_FACTOR)
 
     def close(self) -> None:
         self._pool.close()
+
+    @contextmanager
+    def read(self) -> Iterator[PostgresView]:
+        with self._transaction(snapshot=True) as conn:
+            yield PostgresView(conn, self._build_timeout_seconds)
+
+    def reindex(self) -> FeedPosition:
+        with self._transaction() as conn:
+            epoch = FeedPosition.new_epoch()
+            conn.execute("DELETE FROM changes")
+            seq = conn.execute("UPDATE feed SET epoch = %s RETURNING seq", (epoch,)).fetchone()[0]
+            return FeedPosition(epoch, seq)
 
     @contextmanager
     def _transaction(self, *, snapshot: bool = False) -> Iterator[psycopg.Connection]:
@@ -88,8 +126,11 @@ class PostgresRepository:
                     image.uploaded_timestamp,
                 ),
             ).fetchone()
-            tags = _tags_named(conn, image.tag_names)
+            tags, new_tags = _tags_named(conn, image.tag_names)
             _link(conn, row[0], tags)
+            uploaded = image.uploaded_timestamp is not None
+            tag_ids = tuple(tag.id for tag in tags)
+            _record_changes(conn, *new_tags, ImageAdded(row[0], image.created_timestamp, image.created_by, uploaded, tag_ids))
             return _record(row, tags)
 
     def get_image(self, image_id: int) -> ImageRecord | None:
@@ -100,14 +141,6 @@ class PostgresRepository:
         with self._transaction(snapshot=True) as conn:
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.blob_key = %s", (blob_key,))
 
-    def find_images(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
-        with self._transaction(snapshot=True) as conn:
-            count = count_images(query)
-            total = conn.execute(count.sql, count.params).fetchone()[0]
-            wanted = page_of_images(query, page)
-            records = _records(conn, conn.execute(wanted.sql, wanted.params).fetchall())
-        return Page.of(records, total=total, request=page)
-
     def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
         with self._transaction() as conn:
             # The row lock makes concurrent replacements of one image's tags take turns.
@@ -116,12 +149,19 @@ class PostgresRepository:
             ).fetchone()
             if row is None:
                 return None
-            tags = _tags_named(conn, tag_names)
-            conn.execute(
-                "DELETE FROM image_tags WHERE image_id = %s AND tag_id <> ALL(%s)",
-                (image_id, [tag.id for tag in tags]),
+            tags, new_tags = _tags_named(conn, tag_names)
+            removed = tuple(
+                tag_id
+                for (tag_id,) in conn.execute(
+                    "DELETE FROM image_tags WHERE image_id = %s AND tag_id <> ALL(%s) RETURNING tag_id",
+                    (image_id, [tag.id for tag in tags]),
+                )
             )
-            _link(conn, image_id, tags)
+            added = _link(conn, image_id, tags)
+            changes: list[Change] = list(new_tags)
+            if added or removed:
+                changes.append(ImageRetagged(image_id, row[4], added, removed, not tags))
+            _record_changes(conn, *changes)
             return _record(row, tags)
 
     def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
@@ -132,6 +172,7 @@ class PostgresRepository:
                 (timestamp, image_id),
             ).fetchone()
             if row is not None:
+                _record_changes(conn, ImageUploaded(image_id, row[4]))
                 return _records(conn, [row])[0]
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = %s", (image_id,))
 
@@ -144,6 +185,8 @@ class PostgresRepository:
                 return None
             if record is not None:
                 conn.execute("DELETE FROM images WHERE id = %s", (image_id,))
+                tag_ids = tuple(tag.id for tag in record.tags)
+                _record_changes(conn, ImageDeleted(image_id, record.created_timestamp, record.created_by, tag_ids))
             return record
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
@@ -168,9 +211,10 @@ class PostgresRepository:
     def list_tags(self, page: PageRequest) -> Page[Tag]:
         with self._transaction(snapshot=True) as conn:
             total = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
+            ranks = page.window(total)
             rows = conn.execute(
                 'SELECT id, name FROM tags ORDER BY folded_name COLLATE "C", name COLLATE "C" LIMIT %s OFFSET %s',
-                limit_and_offset(page),
+                (len(ranks), ranks.start),
             ).fetchall()
         return Page.of([Tag(*row) for row in rows], total=total, request=page)
 
@@ -184,6 +228,7 @@ class PostgresRepository:
                     (name, name.casefold(), name),
                 ).fetchone()
                 if row is not None:
+                    _record_changes(conn, TagAdded(*row))
                     return Tag(*row)
                 holder = _tag_named(conn, name)
                 if holder is not None:  # else it went away meanwhile: try again
@@ -196,6 +241,11 @@ class PostgresRepository:
 
     def rename_tag(self, tag_id: int, name: str) -> Tag | None:
         with self._transaction() as conn:
+            current = conn.execute("SELECT name FROM tags WHERE id = %s FOR UPDATE", (tag_id,)).fetchone()
+            if current is None:
+                return None
+            if current[0] == name:
+                return Tag(tag_id, name)
             while True:
                 try:
                     with conn.transaction():  # a savepoint: a taken name must not end the transaction
@@ -208,11 +258,15 @@ class PostgresRepository:
                     if holder is not None:  # else it went away meanwhile: try again
                         raise TagNameTaken(holder) from None
                     continue
-                return None if row is None else Tag(*row)
+                _record_changes(conn, TagRenamed(tag_id, name))
+                return Tag(*row)
 
     def delete_tag(self, tag_id: int) -> bool:
         with self._transaction() as conn:
-            return conn.execute("DELETE FROM tags WHERE id = %s", (tag_id,)).rowcount > 0
+            if conn.execute("DELETE FROM tags WHERE id = %s", (tag_id,)).rowcount == 0:
+                return False
+            _record_changes(conn, TagDeleted(tag_id))
+            return True
 
 
 def _record(row: Sequence, tags: Iterable[Tag]) -> ImageRecord:
@@ -252,9 +306,11 @@ def _tag_named(conn: psycopg.Connection, name: str) -> Tag | None:
     return None if row is None else Tag(*row)
 
 
-def _tags_named(conn: psycopg.Connection, names: Iterable[str]) -> list[Tag]:
-    """The tags with these names, created where missing, locked until commit."""
+def _tags_named(conn: psycopg.Connection, names: Iterable[str]) -> tuple[list[Tag], list[TagAdded]]:
+    """The tags with these names, created where missing, locked until commit;
+    and the tags this created."""
     found: dict[str, Tag] = {}
+    created: list[TagAdded] = []
     missing = list(dict.fromkeys(names))
     while missing:
         for tag_id, name in conn.execute(_LOCK_TAGS_NAMED, (missing,)):
@@ -266,14 +322,79 @@ def _tags_named(conn: psycopg.Connection, names: Iterable[str]) -> list[Tag]:
         folded = [name.casefold() for name in new]
         for tag_id, name in conn.execute(_INSERT_TAGS, (ids, new, folded)):
             found[name] = Tag(tag_id, name)
+            created.append(TagAdded(tag_id, name))
         # Names another writer inserted first are committed now: the next round reads them.
         missing = [name for name in new if name not in found]
-    return list(found.values())
+    return list(found.values()), sorted(created, key=lambda change: change.tag_id)
 
 
-def _link(conn: psycopg.Connection, image_id: int, tags: Sequence[Tag]) -> None:
-    if tags:
-        conn.execute(
-            "INSERT INTO image_tags (image_id, tag_id) SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING",
+def _link(conn: psycopg.Connection, image_id: int, tags: Sequence[Tag]) -> tuple[int, ...]:
+    """Link the image to the tags; the ids of the links that are new."""
+    if not tags:
+        return ()
+    return tuple(
+        tag_id
+        for (tag_id,) in conn.execute(
+            "INSERT INTO image_tags (image_id, tag_id) SELECT %s, unnest(%s::bigint[]) ON CONFLICT DO NOTHING"
+            " RETURNING tag_id",
             (image_id, [tag.id for tag in tags]),
         )
+    )
+
+
+def _record_changes(conn: psycopg.Connection, *changes: Change) -> None:
+    """Append changes to the feed: the last statement of a write transaction
+    (the feed row stays locked until commit)."""
+    if not changes:
+        return
+    last = conn.execute("UPDATE feed SET seq = seq + %s RETURNING seq", (len(changes),)).fetchone()[0]
+    first = last - len(changes) + 1
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO changes (seq, change) VALUES (%s, %s)", [(first + n, encode(c)) for n, c in enumerate(changes)]
+        )
+    if (first - 1) // FEED_TRIM_EVERY != last // FEED_TRIM_EVERY:
+        conn.execute("DELETE FROM changes WHERE seq <= %s", (last - FEED_KEPT,))
+
+
+class PostgresView:
+    """The CatalogView of one REPEATABLE READ transaction."""
+
+    def __init__(self, conn: psycopg.Connection, build_timeout_seconds: float):
+        self._conn = conn
+        self._build_timeout = f"{round(build_timeout_seconds * 1000)}ms"
+
+    def feed_position(self) -> FeedPosition:
+        return FeedPosition(*self._conn.execute("SELECT epoch, seq FROM feed").fetchone())
+
+    def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
+        rows = self._conn.execute("SELECT seq, change FROM changes WHERE seq > %s ORDER BY seq LIMIT %s", (seq, limit))
+        return [FeedEntry(number, decode(text)) for number, text in rows]
+
+    def images(self, ids: Sequence[int]) -> list[ImageRecord]:
+        if not ids:
+            return []
+        rows = self._conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = ANY(%s)", (list(ids),)).fetchall()
+        by_id = {image.id: image for image in _records(self._conn, rows)}
+        return [by_id[image_id] for image_id in ids if image_id in by_id]
+
+    def image_keys(self) -> tuple[Sequence[int], Sequence[int]]:
+        self._conn.execute("SELECT set_config('statement_timeout', %s, true)", (self._build_timeout,))
+        ids, created = self._conn.execute(
+            "SELECT array_agg(id ORDER BY created_timestamp, id), array_agg(created_timestamp ORDER BY created_timestamp, id)"
+            " FROM images"
+        ).fetchone()
+        return ids or [], created or []
+
+    def uploaded_image_ids(self) -> Sequence[int]:
+        (ids,) = self._conn.execute("SELECT array_agg(id) FROM images WHERE uploaded_timestamp IS NOT NULL").fetchone()
+        return ids or []
+
+    def image_ids_by_creator(self) -> Iterator[tuple[str, Sequence[int]]]:
+        yield from self._conn.execute("SELECT created_by, array_agg(id) FROM images GROUP BY created_by")
+
+    def tags(self) -> Sequence[Tag]:
+        return [Tag(*row) for row in self._conn.execute("SELECT id, name FROM tags")]
+
+    def image_ids_by_tag(self) -> Iterator[tuple[int, Sequence[int]]]:
+        yield from self._conn.execute("SELECT tag_id, array_agg(image_id) FROM image_tags GROUP BY tag_id")

@@ -9,6 +9,8 @@ work done.
 
 from __future__ import annotations
 
+import unicodedata
+
 import psycopg
 
 from tim.domain.model.errors import StorageUnavailable
@@ -79,9 +81,29 @@ _VERSION_2 = (
     """,
 )
 
+# The change feed: `feed` holds the epoch and the last sequence number in
+# one row, which every write transaction updates last (its row lock makes
+# writers commit in sequence order); `changes` keeps the recent changes.
+# Searches run on the search index now, so the trigram index goes. `meta`
+# records which Unicode version computed tags.folded_name.
+_VERSION_3 = (
+    """
+    CREATE TABLE feed (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        epoch text NOT NULL,
+        seq bigint NOT NULL
+    )
+    """,
+    "INSERT INTO feed (epoch, seq) VALUES (substr(md5(random()::text || clock_timestamp()::text), 1, 16), 0)",
+    "CREATE TABLE changes (seq bigint PRIMARY KEY, change text NOT NULL)",
+    "DROP INDEX tags_folded_trigrams",
+    "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
+)
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to version n.
 # Append new versions; never edit one that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3)
+FOLDED_WITH = "folded_with_unicode"
 LATEST_VERSION = len(MIGRATIONS)
 
 
@@ -105,4 +127,20 @@ def migrate(conn: psycopg.Connection) -> int:
             for statement in MIGRATIONS[version - 1]:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+        _refold_if_needed(conn)
     return found
+
+
+def _refold_if_needed(conn: psycopg.Connection) -> None:
+    """Recompute tags.folded_name when this Python's Unicode version is not
+    the one that computed it: case folding changes between versions."""
+    row = conn.execute("SELECT value FROM meta WHERE key = %s", (FOLDED_WITH,)).fetchone()
+    if row is not None and row[0] == unicodedata.unidata_version:
+        return
+    with conn.cursor() as cursor:
+        tags = cursor.execute("SELECT id, name FROM tags").fetchall()
+        cursor.executemany("UPDATE tags SET folded_name = %s WHERE id = %s", [(name.casefold(), tag_id) for tag_id, name in tags])
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (FOLDED_WITH, unicodedata.unidata_version),
+    )

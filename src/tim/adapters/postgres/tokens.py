@@ -23,12 +23,16 @@ class PostgresTokenRepository:
         self._pool = pool
 
     @classmethod
-    def open(cls, url: str, *, max_connections: int = 4, timeout: float = 10.0) -> PostgresTokenRepository:
+    def open(
+        cls, url: str, *, max_connections: int = 4, timeout: float = 10.0, statement_timeout_seconds: float = 5.0
+    ) -> PostgresTokenRepository:
         """Migrate the database to the current schema and open the pool."""
         with unavailable_as_domain_error():
             with connect(url) as conn:
                 migrate(conn)
-            return cls(open_pool(url, max_size=max_connections, timeout=timeout))
+            return cls(
+                open_pool(url, max_size=max_connections, timeout=timeout, statement_timeout_seconds=statement_timeout_seconds)
+            )
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Connection]:

@@ -1,34 +1,46 @@
 """Image records and tags in one SQLite file: the embedded default.
 
 Every method is one transaction on a connection borrowed from the pool, and
-returns finished domain values; nothing bound to a connection leaves it.
+returns finished domain values; nothing bound to a connection leaves it,
+except inside `read()`, whose view is one read transaction (one snapshot).
+Write transactions take the write lock up front (BEGIN IMMEDIATE), so the
+change feed's order is commit order.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+from tim.adapters.feed_rows import decode, encode
 from tim.adapters.sqlite.connections import ConnectionPool
 from tim.adapters.sqlite.schema import folded, open_migrated
-from tim.adapters.sqlite.search_sql import (
-    IMAGE_COLUMNS,
-    ImageSearch,
-    RequiredTag,
-    fewest_images_first,
-    image_search,
-    placeholders,
-    required_tags,
-    walk_budget,
+from tim.domain.model.changes import (
+    Change,
+    FeedEntry,
+    FeedPosition,
+    ImageAdded,
+    ImageDeleted,
+    ImageRetagged,
+    ImageUploaded,
+    TagAdded,
+    TagDeleted,
+    TagRenamed,
 )
 from tim.domain.model.errors import Conflict, TagNameTaken
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import Tag, sorted_tags
 
+IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
 PENDING_BATCH = 500
+# The feed keeps this many changes; every FEED_TRIM_EVERY changes, older ones go.
+FEED_KEPT = 100_000
+FEED_TRIM_EVERY = 1_000
 
 
 class SqliteRepository:
@@ -45,6 +57,18 @@ class SqliteRepository:
     def close(self) -> None:
         self._pool.close()
 
+    @contextmanager
+    def read(self) -> Iterator[SqliteView]:
+        with self._pool.transaction(write=False) as db:
+            yield SqliteView(db)
+
+    def reindex(self) -> FeedPosition:
+        with self._pool.transaction(write=True) as db:
+            epoch = FeedPosition.new_epoch()
+            db.execute("DELETE FROM changes")
+            db.execute("UPDATE feed SET epoch = ?", (epoch,))
+            return FeedPosition(epoch, db.execute("SELECT seq FROM feed").fetchone()[0])
+
     # images
 
     def add_image(self, image: NewImage) -> ImageRecord:
@@ -56,7 +80,10 @@ class SqliteRepository:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (image.filename, image.size, image.created_by, image.created_timestamp, image.blob_key, image.uploaded_timestamp),
             ).lastrowid
-            _link_tags(db, image_id, image.tag_names)
+            tag_ids, new_tags = _tags_named(db, image.tag_names)
+            _link(db, image_id, image.created_timestamp, tag_ids)
+            uploaded = image.uploaded_timestamp is not None
+            _record(db, *new_tags, ImageAdded(image_id, image.created_timestamp, image.created_by, uploaded, tag_ids))
             return _one_image(db, "i.id = ?", image_id)
 
     def get_image(self, image_id: int) -> ImageRecord | None:
@@ -67,44 +94,43 @@ class SqliteRepository:
         with self._pool.transaction(write=False) as db:
             return _one_image(db, "i.blob_key = ?", blob_key)
 
-    def find_images(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
-        with self._pool.transaction(write=False) as db:
-            required: list[RequiredTag] | None = []
-            lookup = required_tags(query)
-            if lookup is not None:
-                required = fewest_images_first(query, db.execute(*lookup))
-                if required is None:  # a tag that does not exist: nothing can match
-                    return Page.of([], total=0, request=page)
-            search = image_search(query, required)
-            total = search.known_total
-            if total is None:
-                total = db.execute(*search.count()).fetchone()[0]
-            rows = _page_rows(db, search, page, total) if page.offset < total else []
-            return Page.of(_with_tags(db, rows), total=total, request=page)
-
     def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
-            if db.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is None:
+            image = _one_image(db, "i.id = ?", image_id)
+            if image is None:
                 return None
-            db.execute("DELETE FROM image_tags WHERE image_id = ?", (image_id,))
-            _link_tags(db, image_id, tag_names)
+            before = {tag.id for tag in image.tags}
+            tag_ids, new_tags = _tags_named(db, tag_names)
+            after = set(tag_ids)
+            removed = tuple(before - after)
+            if removed:
+                db.execute(f"DELETE FROM image_tags WHERE image_id = ? AND tag_id IN ({_marks(removed)})", (image_id, *removed))
+            added = tuple(tag_id for tag_id in tag_ids if tag_id not in before)
+            _link(db, image_id, image.created_timestamp, added)
+            if added or removed:
+                _record(db, *new_tags, ImageRetagged(image_id, image.created_timestamp, added, removed, not after))
+            else:
+                _record(db, *new_tags)
             return _one_image(db, "i.id = ?", image_id)
 
     def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
-            db.execute(
-                "UPDATE images SET uploaded_timestamp = ? WHERE id = ? AND uploaded_timestamp IS NULL",
+            marked = db.execute(
+                "UPDATE images SET uploaded_timestamp = ? WHERE id = ? AND uploaded_timestamp IS NULL"
+                " RETURNING created_timestamp",
                 (timestamp, image_id),
-            )
+            ).fetchone()
+            if marked is not None:
+                _record(db, ImageUploaded(image_id, marked[0]))
             return _one_image(db, "i.id = ?", image_id)
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
             image = _one_image(db, "i.id = ?", image_id)
-            if image is not None and pending_only and image.is_uploaded:
+            if image is None or (pending_only and image.is_uploaded):
                 return None
-            if image is not None:
-                db.execute("DELETE FROM images WHERE id = ?", (image_id,))  # its links go by ON DELETE CASCADE
+            db.execute("DELETE FROM images WHERE id = ?", (image_id,))  # its links go by ON DELETE CASCADE
+            _record(db, ImageDeleted(image.id, image.created_timestamp, image.created_by, tuple(t.id for t in image.tags)))
             return image
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
@@ -128,8 +154,9 @@ class SqliteRepository:
     def list_tags(self, page: PageRequest) -> Page[Tag]:
         with self._pool.transaction(write=False) as db:
             total = db.execute("SELECT COUNT(*) FROM tags").fetchone()[0]
+            ranks = page.window(total)
             rows = db.execute(
-                "SELECT id, name FROM tags ORDER BY folded, name LIMIT ? OFFSET ?", (page.limit, page.offset)
+                "SELECT id, name FROM tags ORDER BY folded, name LIMIT ? OFFSET ?", (len(ranks), ranks.start)
             ).fetchall()
             return Page.of([Tag(tag_id, name) for tag_id, name in rows], total=total, request=page)
 
@@ -138,7 +165,9 @@ class SqliteRepository:
             existing = _tag_named(db, name)
             if existing is not None:
                 raise TagNameTaken(existing)
-            return Tag(_insert_tag(db, name), name)
+            tag = Tag(_insert_tag(db, name), name)
+            _record(db, TagAdded(tag.id, tag.name))
+            return tag
 
     def get_tag(self, tag_id: int) -> Tag | None:
         with self._pool.transaction(write=False) as db:
@@ -147,30 +176,88 @@ class SqliteRepository:
 
     def rename_tag(self, tag_id: int, name: str) -> Tag | None:
         with self._pool.transaction(write=True) as db:
-            if db.execute("SELECT 1 FROM tags WHERE id = ?", (tag_id,)).fetchone() is None:
+            row = db.execute("SELECT name FROM tags WHERE id = ?", (tag_id,)).fetchone()
+            if row is None:
                 return None
             holder = _tag_named(db, name)
             if holder is not None and holder.id != tag_id:
                 raise TagNameTaken(holder)
-            db.execute("UPDATE tags SET name = ?, folded = ? WHERE id = ?", (name, folded(name), tag_id))
+            if row[0] != name:
+                db.execute("UPDATE tags SET name = ?, folded = ? WHERE id = ?", (name, folded(name), tag_id))
+                _record(db, TagRenamed(tag_id, name))
             return Tag(tag_id, name)
 
     def delete_tag(self, tag_id: int) -> bool:
         with self._pool.transaction(write=True) as db:
             # Its links go by ON DELETE CASCADE.
-            return db.execute("DELETE FROM tags WHERE id = ?", (tag_id,)).rowcount > 0
+            if db.execute("DELETE FROM tags WHERE id = ?", (tag_id,)).rowcount == 0:
+                return False
+            _record(db, TagDeleted(tag_id))
+            return True
 
 
-def _page_rows(db: sqlite3.Connection, search: ImageSearch, page: PageRequest, total: int) -> list[tuple]:
-    if search.walk_filters is not None:
-        images = db.execute("SELECT COALESCE(MAX(id), 0) FROM images").fetchone()[0]  # ids only grow
-        budget = walk_budget(page.offset, page.limit, total, images)
-        if budget is not None:
-            start = db.execute(*search.walk_start(budget)).fetchone()
-            rows = db.execute(*search.walk(page.limit, page.offset, None if start is None else start[0])).fetchall()
-            if len(rows) == page.limit or page.offset + len(rows) == total:
-                return rows  # the page's last match lies within the walk
-    return db.execute(*search.page(page.limit, page.offset)).fetchall()
+class SqliteView:
+    """The CatalogView of one read transaction."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def feed_position(self) -> FeedPosition:
+        return FeedPosition(*self._db.execute("SELECT epoch, seq FROM feed").fetchone())
+
+    def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
+        rows = self._db.execute("SELECT seq, change FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [FeedEntry(number, decode(text)) for number, text in rows]
+
+    def images(self, ids: Sequence[int]) -> list[ImageRecord]:
+        if not ids:
+            return []
+        rows = self._db.execute(f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id IN ({_marks(ids)})", ids).fetchall()
+        by_id = {image.id: image for image in _with_tags(self._db, rows)}
+        return [by_id[image_id] for image_id in ids if image_id in by_id]
+
+    def image_keys(self) -> tuple[Sequence[int], Sequence[int]]:
+        ids, created = self._db.execute(
+            "SELECT group_concat(id), group_concat(created_timestamp)"
+            " FROM (SELECT id, created_timestamp FROM images ORDER BY created_timestamp, id)"
+        ).fetchone()
+        return _integers(ids), _integers(created)
+
+    def uploaded_image_ids(self) -> Sequence[int]:
+        (ids,) = self._db.execute("SELECT group_concat(id) FROM images WHERE uploaded_timestamp IS NOT NULL").fetchone()
+        return _integers(ids)
+
+    def image_ids_by_creator(self) -> Iterator[tuple[str, Sequence[int]]]:
+        for name, ids in self._db.execute("SELECT created_by, group_concat(id) FROM images GROUP BY created_by"):
+            yield name, _integers(ids)
+
+    def tags(self) -> Sequence[Tag]:
+        return [Tag(*row) for row in self._db.execute("SELECT id, name FROM tags")]
+
+    def image_ids_by_tag(self) -> Iterator[tuple[int, Sequence[int]]]:
+        for tag_id, ids in self._db.execute("SELECT tag_id, group_concat(image_id) FROM image_tags GROUP BY tag_id"):
+            yield tag_id, _integers(ids)
+
+
+def _integers(text: str | None) -> array:
+    """A comma-separated list from group_concat (parsed as JSON: far faster
+    than int() for each of a million numbers)."""
+    return array("q", json.loads(f"[{text or ''}]"))
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join(["?"] * len(values))
+
+
+def _record(db: sqlite3.Connection, *changes: Change) -> None:
+    """Append changes to the feed, in this write transaction."""
+    if not changes:
+        return
+    (last,) = db.execute("UPDATE feed SET seq = seq + ? RETURNING seq", (len(changes),)).fetchone()
+    first = last - len(changes) + 1
+    db.executemany("INSERT INTO changes (seq, change) VALUES (?, ?)", ((first + n, encode(c)) for n, c in enumerate(changes)))
+    if (first - 1) // FEED_TRIM_EVERY != last // FEED_TRIM_EVERY:
+        db.execute("DELETE FROM changes WHERE seq <= ?", (last - FEED_KEPT,))
 
 
 def _tag_named(db: sqlite3.Connection, name: str) -> Tag | None:
@@ -182,20 +269,27 @@ def _insert_tag(db: sqlite3.Connection, name: str) -> int:
     return db.execute("INSERT INTO tags (name, folded) VALUES (?, ?)", (name, folded(name))).lastrowid
 
 
-def _link_tags(db: sqlite3.Connection, image_id: int, names: Iterable[str]) -> None:
-    """Link an image to the tags with these names, creating missing tags.
+def _tags_named(db: sqlite3.Connection, names: Iterable[str]) -> tuple[tuple[int, ...], list[TagAdded]]:
+    """The ids of the tags with these names, and the tags this created.
 
     Look first, insert only if missing: INSERT OR IGNORE would be as safe in
     this write transaction, but an ignored insert still uses up an
     AUTOINCREMENT id, and tag ids should run like the in-memory adapter's."""
+    ids, created = [], []
     for name in names:
         tag = _tag_named(db, name)
-        tag_id = _insert_tag(db, name) if tag is None else tag.id
-        db.execute(
-            "INSERT OR IGNORE INTO image_tags (image_id, tag_id, created_timestamp)"
-            " SELECT id, ?, created_timestamp FROM images WHERE id = ?",
-            (tag_id, image_id),
-        )
+        if tag is None:
+            tag = Tag(_insert_tag(db, name), name)
+            created.append(TagAdded(tag.id, tag.name))
+        ids.append(tag.id)
+    return tuple(ids), created
+
+
+def _link(db: sqlite3.Connection, image_id: int, created: int, tag_ids: Iterable[int]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO image_tags (image_id, tag_id, created_timestamp) VALUES (?, ?, ?)",
+        ((image_id, tag_id, created) for tag_id in tag_ids),
+    )
 
 
 def _one_image(db: sqlite3.Connection, condition: str, value: object) -> ImageRecord | None:
@@ -213,7 +307,7 @@ def _with_tags(db: sqlite3.Connection, rows: Sequence[tuple]) -> list[ImageRecor
     tags: dict[int, list[Tag]] = {image_id: [] for image_id in ids}
     for image_id, tag_id, name in db.execute(
         "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id"
-        f" WHERE x.image_id IN ({placeholders(len(ids))})",
+        f" WHERE x.image_id IN ({_marks(ids)})",
         ids,
     ):
         tags[image_id].append(Tag(tag_id, name))

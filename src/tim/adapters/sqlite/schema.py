@@ -5,25 +5,20 @@ BEGIN IMMEDIATE transaction that re-reads the version first, so when several
 processes open a new file at once one migrates and the others find it done.
 Released migrations are never edited; a change to the schema is a new entry.
 
-Why the indexes (sized for a million images and ten thousand tags):
-- images_newest: the newest-first list and time ranges (the rowid `id` ends
-  every index entry, so the order has its tie-breaker built in).
-- images_uploaded_newest, images_by_creator: the same with uploaded_only or
-  created_by, without reading past the rows those filters drop (the first
-  also holds uploaded_timestamp, so counting uploaded images reads only it).
+Why the indexes (sized for a million images and ten thousand tags): they
+serve the search index's build (every image in newest-first order, the
+uploaded ones, each creator's and each tag's images) and the lookups by id,
+blob key and name; searches themselves run on the search index.
 - images_pending: the few records still waiting for their file, by id.
-- image_tags copies each image's created_timestamp (it never changes), so
-  image_tags_newest lists one tag's images newest first with no sort and no
-  visit to the images that lack the tag; it also finds a tag's links when
-  the tag is deleted.
-- tags.folded is name.casefold(): match patterns compare against it. Case
-  folding leaves no ASCII capitals, so its NOCASE collation orders it exactly
-  like BINARY (UTF-8 byte order, which is code point order, as in Python), and
-  lets LIKE, which ignores ASCII case, use tags_alphabetical for a pattern's
-  literal prefix. tags_alphabetical also serves the tag list's order.
-- tags.image_count, kept by triggers (which also fire for the links that
-  ON DELETE CASCADE removes), lets a search with several required tags
-  start from the one with the fewest images.
+- tags.folded is name.casefold(), recomputed when Python's Unicode version
+  changes; tags_alphabetical serves the tag list's order (case folding
+  leaves no ASCII capitals, so NOCASE orders it exactly like BINARY).
+- image_tags keeps each image's created_timestamp (from version 1, when
+  searches ran in SQL); image_tags_newest lists a tag's images.
+
+The change feed (version 3): `feed` holds its epoch and last sequence
+number in one row, which every write transaction updates; `changes` holds
+the recent changes, trimmed as it grows.
 """
 
 from __future__ import annotations
@@ -95,6 +90,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_timestamp INTEGER NOT NULL
         )
         """,
+    ),
+    (  # 3: the change feed; tag counts and the indexes of SQL searches are gone
+        "CREATE TABLE feed (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), epoch TEXT NOT NULL, seq INTEGER NOT NULL)",
+        "INSERT INTO feed (singleton, epoch, seq) VALUES (1, lower(hex(randomblob(8))), 0)",
+        "CREATE TABLE changes (seq INTEGER PRIMARY KEY, change TEXT NOT NULL)",
+        "DROP TRIGGER image_tags_count_in",
+        "DROP TRIGGER image_tags_count_out",
+        "ALTER TABLE tags DROP COLUMN image_count",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

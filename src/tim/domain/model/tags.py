@@ -29,6 +29,13 @@ def parse_tag_name(value: object, field: str = "name") -> str:
     return name
 
 
+def valid_tag_name(instance: object, attribute: object, value: object) -> None:
+    """An attrs validator: `value` is a tag name exactly as parse_tag_name
+    returns it (checked and trimmed), so no adapter ever sees another."""
+    if parse_tag_name(value, getattr(attribute, "name", "name")) != value:
+        raise InvalidInput.of(getattr(attribute, "name", "name"), "must not start or end with white space")
+
+
 def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
     """A list of tag names as given with an image: each checked, repeats collapsed,
     first-seen order kept."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 
-from attrs import define
+from attrs import define, frozen
 
 from tim.domain.model.fields import parse_int
-from tim.domain.use_cases.tags import TagUseCases
+from tim.domain.use_cases.parts import Ports, Records
 from tim.ports.blob_store import UploadState
 
 log = logging.getLogger(__name__)
@@ -29,40 +29,52 @@ class SweepReport:
     replays: int = 0  # PUTs to the upload URL of an already stored image, removed
 
 
-class SweepUseCases(TagUseCases):
-    def reconcile(self, *, remove_orphans: bool = False, expire_pending_after: object = None) -> SweepReport:
+@frozen
+class Sweeps:
+    ports: Ports
+    records: Records
+
+    def reconcile(
+        self, *, remove_orphans: bool = False, expire_pending_after: object = None, orphan_grace: object = None
+    ) -> SweepReport:
         """Confirm or reject every pending upload; with `expire_pending_after`
         (seconds), remove pending records older than that; with
         `remove_orphans`, remove objects that no record refers to and
-        replayed uploads (only ones older than the grace period)."""
+        replayed uploads (only ones older than the grace period: `orphan_grace`
+        seconds, by default the settings')."""
         max_age = None if expire_pending_after is None else parse_int("expire_pending_after", expire_pending_after, minimum=0)
+        grace = self.ports.settings.orphan_grace_seconds
+        if orphan_grace is not None:
+            grace = parse_int("orphan_grace", orphan_grace, minimum=0)
         report = SweepReport()
-        now = self.clock.now()
-        for image in self.repository.pending_images(created_before=now + 1):
-            state = self.blobs.confirm_upload(image.blob_key, image.size)
+        repository, blobs = self.ports.repository, self.ports.blobs
+        now = self.ports.clock.now()
+        for image in repository.pending_images(created_before=now + 1):
+            state = blobs.confirm_upload(image.blob_key, image.size)
             if state is UploadState.STORED:
-                self.repository.mark_uploaded(image.id, now)
+                repository.mark_uploaded(image.id, now)
                 report.completed += 1
             elif state is UploadState.WRONG_SIZE:
                 report.rejected += 1
             elif max_age is not None and image.created_timestamp < now - max_age:
                 # Only if still pending: an upload may have completed since the check.
-                if self.repository.delete_image(image.id, pending_only=True) is not None:
-                    self.forget_blob(image.blob_key)  # an upload may still arrive late
+                if repository.delete_image(image.id, pending_only=True) is not None:
+                    self.records.forget_blob(image.blob_key)  # an upload may still arrive late
                     report.expired += 1
         if remove_orphans:
-            self._remove_orphans(report, older_than=now - self.settings.orphan_grace_seconds)
+            self._remove_orphans(report, older_than=now - grace)
         log.info("sweep: %s", report)
         return report
 
     def _remove_orphans(self, report: SweepReport, *, older_than: int) -> None:
-        for stored in self.blobs.objects():
+        blobs = self.ports.blobs
+        for stored in blobs.objects():
             if stored.modified_timestamp >= older_than:
                 continue
-            image = self.repository.get_image_by_blob_key(stored.key)
+            image = self.ports.repository.get_image_by_blob_key(stored.key)
             if image is None:
-                self.blobs.delete(stored.key)
+                blobs.delete(stored.key)
                 report.orphans += 1
             elif stored.at_upload_url and image.is_uploaded:
-                self.blobs.discard_upload(stored.key)
+                blobs.discard_upload(stored.key)
                 report.replays += 1

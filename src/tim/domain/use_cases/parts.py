@@ -1,0 +1,94 @@
+"""What every part of the use cases works with: the ports, and the shared
+way records are read and shown to callers."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+
+from attrs import evolve, frozen
+
+from tim.domain.model.errors import NotFound, StorageUnavailable
+from tim.domain.model.images import ImageRecord, parse_image_id
+from tim.domain.model.paging import Page, PageRequest
+from tim.domain.model.search import ImageQuery
+from tim.domain.model.settings import Settings
+from tim.ports.blob_store import BlobStore, UploadChecks, UploadState
+from tim.ports.clock import Clock
+from tim.ports.repository import Repository
+from tim.ports.search_index import SearchIndex
+
+log = logging.getLogger(__name__)
+
+# A page of pending uploads looks for the first few only, so that a list
+# costs a bounded number of store requests; later reads (and the sweep) find
+# the rest.
+LOOKS_PER_PAGE = 10
+
+
+@frozen(kw_only=True)
+class Ports:
+    repository: Repository
+    index: SearchIndex
+    blobs: BlobStore
+    upload_checks: UploadChecks
+    clock: Clock
+    settings: Settings = Settings()
+
+    def expires_at(self) -> int:
+        return self.clock.now() + self.settings.url_expiry_seconds
+
+
+@frozen
+class Records:
+    """Reading image records: by id, by query, and as callers see them."""
+
+    ports: Ports
+
+    def image(self, image_id: object) -> ImageRecord:
+        """The stored record; NotFound for an id that names none."""
+        number = parse_image_id(image_id)
+        image = None if number is None else self.ports.repository.get_image(number)
+        if image is None:
+            raise NotFound(f"image {image_id} does not exist")
+        return image
+
+    def find(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
+        """A page of the images `query` selects, newest first, as callers see them."""
+        with self.ports.repository.read() as view:
+            found = self.ports.index.search(view, query, page)
+            records = view.images(found.results)
+        looks = itertools.chain(itertools.repeat(True, LOOKS_PER_PAGE), itertools.repeat(False))
+        return found.with_results([self.present(image, look=not image.is_uploaded and next(looks)) for image in records])
+
+    def present(self, image: ImageRecord, *, look: bool = True) -> ImageRecord:
+        """The record as callers see it: a pending upload looked for in the
+        store (if `look`, as the upload checks allow), and a download URL
+        once the file is stored."""
+        if look and not image.is_uploaded:
+            state = self.ports.upload_checks.look(image.blob_key, image.size)
+            if state is not None:
+                image = self.settle(image, state) or image  # None: deleted meanwhile
+        if not image.is_uploaded:
+            return image
+        return evolve(image, url=self.ports.blobs.download_url(image.blob_key, image.filename, self.ports.expires_at()))
+
+    def settle(self, image: ImageRecord, state: UploadState) -> ImageRecord | None:
+        """The record after the store said `state` of its upload; None if it
+        was deleted meanwhile."""
+        if state is UploadState.STORED:
+            stored = self.ports.repository.mark_uploaded(image.id, self.ports.clock.now())
+            if stored is None:  # deleted while we looked: nobody can reach the file now
+                self.forget_blob(image.blob_key)
+            return stored
+        if state is UploadState.WRONG_SIZE:
+            log.info("removed the upload of image %s: it did not have %s bytes", image.id, image.size)
+        return image
+
+    def forget_blob(self, key: str) -> None:
+        """Delete an object nobody may reach any more; a store that is down
+        only leaves it for the sweep."""
+        try:
+            self.ports.blobs.delete(key)
+        except StorageUnavailable:
+            log.warning("could not delete object %s; the sweep will remove it", key)
