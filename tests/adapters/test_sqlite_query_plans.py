@@ -1,4 +1,5 @@
-"""The key queries use an index, not a walk through every image.
+"""What a search, a read and a write ask of SQLite uses an index, not a
+walk through every image; only building the search index reads everything.
 
 The statements come from the repository itself (traced while it answers),
 and SQLite's EXPLAIN QUERY PLAN says how it would run each one, on a fresh
@@ -12,10 +13,10 @@ from contextlib import closing
 import pytest
 
 from contract.test_repository_contract import new_image
+from searchable import Searchable, v1_query
 from tim.adapters.sqlite import connections
 from tim.adapters.sqlite.repository import SqliteRepository
 from tim.domain.model.paging import PageRequest
-from tim.domain.model.search import ImageQuery, TagPattern, TimeRange
 
 IMAGES, TAGS = 2_000, 60
 
@@ -44,7 +45,8 @@ def library(request, tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(connections, "connect", traced)
-        repository = SqliteRepository.open(path)
+        repository = Searchable(SqliteRepository.open(path))
+        repository.find_images(v1_query(), PageRequest())  # the index is built: later searches only follow the feed
         try:
             yield repository, statements
         finally:
@@ -56,16 +58,10 @@ def plans(library, ask) -> dict[str, list[str]]:
     repository, statements = library
     statements.clear()
     ask(repository)
-    with closing(sqlite3.connect(repository._pool.path)) as db:
+    with closing(sqlite3.connect(repository.repository._pool.path)) as db:
         found = {sql: [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + sql)] for sql in statements if sql.startswith("SELECT")}
     assert found, "no SELECT was traced"
     return found
-
-
-def search_plans(found) -> dict[str, list[str]]:
-    """The plans of a search's count and page (not of looking up its
-    required tags or fetching the tags of its results)."""
-    return {sql: plan for sql, plan in found.items() if sql.startswith("SELECT COUNT(") or "ORDER BY" in sql}
 
 
 def full_scans(plan):
@@ -73,92 +69,46 @@ def full_scans(plan):
     return [step for step in plan if step.startswith("SCAN ") and not step.startswith(("SCAN t", "SCAN tags"))]
 
 
-def table_scans(plan):
-    """Steps that read every row of images or links (not a walk down an index
-    that stops at a LIMIT)."""
-    return [step for step in full_scans(plan) if "USING" not in step or "image_tags" in step]
+def assert_indexed(found):
+    for sql, plan in found.items():
+        assert full_scans(plan) == [], (sql, plan)
+        assert not any("TEMP B-TREE" in step for step in plan), (sql, plan)
 
 
-def page_plan(found):
-    (plan,) = [plan for sql, plan in found.items() if "ORDER BY" in sql and "LIMIT" in sql]
-    return plan
+SEARCHES = {
+    "newest page": v1_query(),
+    "deep page of a tag": v1_query(tag_id=5, uploaded_only=True),
+    "exact tags and a pattern": v1_query(exact_tags={"common", "Tag-7"}, patterns=["tag-%"]),
+}
 
 
-def test_the_newest_page_reads_the_newest_index_in_order(library):
-    found = plans(library, lambda r: r.find_images(ImageQuery(), PageRequest(3, 20)))
-    page = page_plan(found)
-    assert page == ["SCAN i USING INDEX images_newest"]  # walked newest first, stops after the page
-
-
-def test_a_tags_images_come_from_that_tags_entries_in_order(library):
-    found = plans(library, lambda r: r.find_images(ImageQuery(tag_id=5, uploaded_only=True), PageRequest(0, 20)))
-    for plan in search_plans(found).values():
-        assert full_scans(plan) == []
-    page = page_plan(found)
-    assert "SEARCH d USING COVERING INDEX image_tags_newest (tag_id=?)" in page
-    assert not any("TEMP B-TREE" in step for step in page)
-
-
-def test_an_exact_tag_search_starts_from_its_rarest_tag(library):
-    query = ImageQuery(exact_tags=frozenset({"common", "Tag-7"}), patterns=(TagPattern("tag-%"),))
-    found = plans(library, lambda r: r.find_images(query, PageRequest(0, 20)))
-    for plan in search_plans(found).values():
-        assert full_scans(plan) == []
-    page = page_plan(found)
-    assert "SEARCH d USING COVERING INDEX image_tags_newest (tag_id=?)" in page
-    assert not any("TEMP B-TREE" in step for step in page)
-    tag_7 = library[0].find_images(ImageQuery(exact_tags=frozenset({"Tag-7"})), PageRequest(0, 1)).results[0]
-    tag_7_id = next(tag.id for tag in tag_7.tags if tag.name == "Tag-7")
-    assert f"d.tag_id = {tag_7_id}" in next(sql for sql in found if "ORDER BY" in sql)  # not "common"
-
-
-@pytest.mark.parametrize("time_range", [TimeRange(1_000_500, 1_000_600), TimeRange(1_001_900, None)])
-def test_a_date_range_is_a_range_of_the_newest_index(library, time_range):
-    found = plans(library, lambda r: r.find_images(ImageQuery(time_range=time_range), PageRequest(0, 20)))
-    for plan in search_plans(found).values():
-        assert full_scans(plan) == []
-        assert any(step.startswith("SEARCH i USING") and "images_newest (created_timestamp>?" in step for step in plan)
-
-
-def test_uploaded_only_reads_just_the_uploaded_images(library):
-    found = plans(library, lambda r: r.find_images(ImageQuery(uploaded_only=True), PageRequest(0, 20)))
-    for plan in search_plans(found).values():
-        assert all("images_uploaded_newest" in step for step in plan), plan
-
-
-@pytest.mark.parametrize("pattern", ["TAG-1", "%-17", "tag-17%"])
-def test_a_pattern_matching_few_images_starts_from_the_matching_tags(library, pattern):
-    found = plans(library, lambda r: r.find_images(ImageQuery(patterns=(TagPattern(pattern),)), PageRequest(0, 20)))
-    assert len(search_plans(found)) == 2  # a count and a page
-    for plan in search_plans(found).values():
-        assert full_scans(plan) == []
-        assert "SEARCH x USING COVERING INDEX image_tags_newest (tag_id=?)" in plan
-    if not pattern.startswith("%"):  # a literal prefix narrows the tags too
-        for plan in search_plans(found).values():
-            assert any(step.startswith("SEARCH t USING COVERING INDEX tags_alphabetical (folded") for step in plan), plan
-
-
-@pytest.mark.parametrize("pattern", ["tag-1%", "%-1%"])
-def test_a_wildcard_matching_many_images_walks_the_newest_until_the_page_is_full(library, pattern):
-    found = search_plans(plans(library, lambda r: r.find_images(ImageQuery(patterns=(TagPattern(pattern),)), PageRequest(0, 20))))
-    for plan in found.values():
-        assert table_scans(plan) == []
-    (count,) = [plan for sql, plan in found.items() if sql.startswith("SELECT COUNT(")]
-    assert "SEARCH x USING COVERING INDEX image_tags_newest (tag_id=?)" in count  # from the links alone
-    (walk,) = [plan for sql, plan in found.items() if "i.created_timestamp >=" in sql]
-    assert walk[0] == "SEARCH i USING INDEX images_newest (created_timestamp>?)"
-    assert not any("TEMP B-TREE" in step for step in walk)  # in order, so it stops at the LIMIT
-
-
-def test_lookups_by_blob_key_and_pending_and_tag_list_use_indexes(library):
+@pytest.mark.parametrize("query", SEARCHES.values(), ids=SEARCHES.keys())
+def test_a_search_reads_the_feed_and_its_page_of_records_by_index(library, query):
     repository = library[0]
-    blob_key = repository.find_images(ImageQuery(), PageRequest(0, 1)).results[0].blob_key
-    lookups = {
-        "by blob key": lambda r: r.get_image_by_blob_key(blob_key),
+    repository.add_image(new_image(created=2_000_000, tags=("Tag-7", "common")))  # a change to catch up with
+    found = plans(library, lambda r: r.find_images(query, PageRequest(3, 20)))
+    assert_indexed(found)
+    assert any("FROM feed" in sql for sql in found) and any("FROM changes" in sql for sql in found)
+
+
+def test_lookups_writes_and_lists_use_indexes(library):
+    repository = library[0]
+    image = repository.find_images(v1_query(), PageRequest(0, 1)).results[0]
+    asks = {
+        "by id": lambda r: r.get_image(image.id),
+        "by blob key": lambda r: r.get_image_by_blob_key(image.blob_key),
         "pending": lambda r: list(r.pending_images(created_before=1_000_100)),
         "tag list": lambda r: r.list_tags(PageRequest(1, 10)),
+        "retag": lambda r: r.set_image_tags(image.id, ["Tag-1", "new"]),
+        "mark uploaded": lambda r: r.mark_uploaded(image.id, 9),
     }
-    for name, ask in lookups.items():
-        for sql, plan in plans(library, ask).items():
-            assert full_scans(plan) == [], (name, sql, plan)
-            assert not any("TEMP B-TREE" in step for step in plan), (name, sql, plan)
+    for name, ask in asks.items():
+        assert_indexed(plans(library, ask))
+
+
+def test_only_a_build_reads_everything(library):
+    repository = library[0]
+    repository.repository.reindex()
+    found = plans(library, lambda r: r.find_images(v1_query(), PageRequest(0, 20)))
+    scanning = [sql for sql, plan in found.items() if full_scans(plan)]
+    assert scanning and all("group_concat" in sql for sql in scanning)

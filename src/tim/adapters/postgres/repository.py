@@ -100,7 +100,7 @@ class PostgresRepository:
         with self._transaction() as conn:
             epoch = FeedPosition.new_epoch()
             conn.execute("DELETE FROM changes")
-            seq = conn.execute("UPDATE feed SET epoch = %s RETURNING seq", (epoch,)).fetchone()[0]
+            seq = conn.execute("UPDATE feed SET epoch = %s WHERE singleton RETURNING seq", (epoch,)).fetchone()[0]
             return FeedPosition(epoch, seq)
 
     @contextmanager
@@ -347,7 +347,7 @@ def _record_changes(conn: psycopg.Connection, *changes: Change) -> None:
     (the feed row stays locked until commit)."""
     if not changes:
         return
-    last = conn.execute("UPDATE feed SET seq = seq + %s RETURNING seq", (len(changes),)).fetchone()[0]
+    last = conn.execute("UPDATE feed SET seq = seq + %s WHERE singleton RETURNING seq", (len(changes),)).fetchone()[0]
     first = last - len(changes) + 1
     with conn.cursor() as cursor:
         cursor.executemany(
@@ -365,7 +365,7 @@ class PostgresView:
         self._build_timeout = f"{round(build_timeout_seconds * 1000)}ms"
 
     def feed_position(self) -> FeedPosition:
-        return FeedPosition(*self._conn.execute("SELECT epoch, seq FROM feed").fetchone())
+        return FeedPosition(*self._conn.execute("SELECT epoch, seq FROM feed WHERE singleton").fetchone())
 
     def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
         rows = self._conn.execute("SELECT seq, change FROM changes WHERE seq > %s ORDER BY seq LIMIT %s", (seq, limit))

@@ -66,8 +66,8 @@ class SqliteRepository:
         with self._pool.transaction(write=True) as db:
             epoch = FeedPosition.new_epoch()
             db.execute("DELETE FROM changes")
-            db.execute("UPDATE feed SET epoch = ?", (epoch,))
-            return FeedPosition(epoch, db.execute("SELECT seq FROM feed").fetchone()[0])
+            db.execute("UPDATE feed SET epoch = ? WHERE singleton = 1", (epoch,))
+            return FeedPosition(epoch, db.execute("SELECT seq FROM feed WHERE singleton = 1").fetchone()[0])
 
     # images
 
@@ -203,7 +203,7 @@ class SqliteView:
         self._db = db
 
     def feed_position(self) -> FeedPosition:
-        return FeedPosition(*self._db.execute("SELECT epoch, seq FROM feed").fetchone())
+        return FeedPosition(*self._db.execute("SELECT epoch, seq FROM feed WHERE singleton = 1").fetchone())
 
     def changes_after(self, seq: int, limit: int) -> Sequence[FeedEntry]:
         rows = self._db.execute("SELECT seq, change FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
@@ -253,7 +253,7 @@ def _record(db: sqlite3.Connection, *changes: Change) -> None:
     """Append changes to the feed, in this write transaction."""
     if not changes:
         return
-    (last,) = db.execute("UPDATE feed SET seq = seq + ? RETURNING seq", (len(changes),)).fetchone()
+    (last,) = db.execute("UPDATE feed SET seq = seq + ? WHERE singleton = 1 RETURNING seq", (len(changes),)).fetchone()
     first = last - len(changes) + 1
     db.executemany("INSERT INTO changes (seq, change) VALUES (?, ?)", ((first + n, encode(c)) for n, c in enumerate(changes)))
     if (first - 1) // FEED_TRIM_EVERY != last // FEED_TRIM_EVERY:

@@ -1,0 +1,84 @@
+"""The search index on its own: following the feed gives what a fresh build
+gives, whatever the order images arrive in, after a trim or a reindex."""
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contract.test_differential import apply, operations
+from contract.test_repository_contract import new_image
+from searchable import Searchable
+from tim.adapters.memory import repository as memory_repository
+from tim.adapters.memory.repository import MemoryRepository
+from tim.adapters.postings.index import PostingIndex
+from tim.domain.model.paging import PageRequest
+from tim.domain.model.search import CreatedBy, CreatedIn, HasTag, HasTagId, ImageQuery, TimeRange, Untagged, Uploaded
+
+
+def everything_the_index_knows(repository, index):
+    """What every kind of leaf selects, newest first, for every name and id there is."""
+    with repository.read() as view:
+        names = [tag.name for tag in view.tags()]
+        ids = [tag.id for tag in view.tags()]
+        probes = [ImageQuery(), ImageQuery(Untagged()), ImageQuery(Uploaded()), ImageQuery(CreatedBy("ana"))]
+        probes += [ImageQuery(HasTag(name)) for name in names] + [ImageQuery(HasTagId(tag_id)) for tag_id in ids]
+        probes += [ImageQuery(CreatedIn(TimeRange(1_000 + n, 1_003 + n))) for n in range(0, 10, 3)]
+        return [index.search(view, probe, PageRequest()) for probe in probes]
+
+
+@settings(max_examples=40)
+@given(script=st.lists(operations, max_size=40))
+def test_following_the_feed_gives_what_a_fresh_build_gives(repositories, script):
+    with repositories() as repository:
+        for operation in script:
+            apply(repository, operation)  # the first search builds the index; it follows from there
+        followed = everything_the_index_knows(repository, repository.index)
+        assert followed == everything_the_index_knows(repository, PostingIndex())
+
+
+@settings(max_examples=40)
+@given(created=st.lists(st.integers(1_000, 1_020), min_size=1, max_size=40), seed=st.integers(0, 10))
+def test_images_arriving_out_of_order_take_their_place(created, seed):
+    """Two writers crossing a second, or clocks that disagree: an image can
+    arrive with an earlier created_timestamp than one that came before it."""
+    repository = Searchable(MemoryRepository())
+    chance = random.Random(seed)
+    repository.add_image(new_image(created=1_010, tags=("first",)))
+    repository.find_images(ImageQuery(), PageRequest())  # built: what follows arrives through the feed
+    for timestamp in created:
+        image = repository.add_image(new_image(created=timestamp, tags=chance.sample(["a", "b", "c"], chance.randint(0, 2))))
+        if chance.random() < 0.2:
+            repository.delete_image(image.id)
+    every = repository.find_images(ImageQuery(), PageRequest()).results
+    assert [image.newest_first_key for image in every] == sorted(image.newest_first_key for image in every)
+    for query in (ImageQuery(), ImageQuery(HasTag("a")), ImageQuery(Untagged())):
+        for number in range(3):
+            assert repository.find_images(query, PageRequest(number, 7)) == PageRequest(number, 7).slice(query.select(every))
+    assert everything_the_index_knows(repository, repository.index) == everything_the_index_knows(repository, PostingIndex())
+
+
+def test_a_follower_the_feed_left_behind_rebuilds(monkeypatch):
+    monkeypatch.setattr(memory_repository, "FEED_KEPT", 4)
+    repository = Searchable(MemoryRepository())
+    repository.add_image(new_image(tags=("a",)))
+    assert repository.find_images(ImageQuery(HasTag("a")), PageRequest()).total_results == 1
+    for _ in range(20):
+        repository.add_image(new_image(tags=("a",)))
+    with repository.read() as view:
+        assert view.changes_after(0, 100)[0].seq > 2  # trimmed past the follower
+    assert repository.find_images(ImageQuery(HasTag("a")), PageRequest()).total_results == 21
+
+
+def test_a_reindex_makes_every_follower_rebuild():
+    repository = MemoryRepository()
+    first, second = Searchable(repository), Searchable(repository)
+    first.add_image(new_image(tags=("a",)))
+    for searcher in (first, second):
+        assert searcher.find_images(ImageQuery(), PageRequest()).total_results == 1
+    position = repository.reindex()
+    with repository.read() as view:
+        assert view.feed_position() == position and view.changes_after(0, 10) == []
+    for searcher in (first, second):
+        assert searcher.find_images(ImageQuery(HasTag("a")), PageRequest()).total_results == 1
+        assert searcher.index._lists.position == position
