@@ -33,7 +33,7 @@ from tim.ports.repository import Repository
 # Where the HTTP entrypoint serves signed PUTs and GETs for local stores.
 BLOB_ROUTE = "/v1/blobs"
 MEMORY = "memory:"
-DEFAULT_STATEMENT_TIMEOUT_SECONDS = 5.0
+DEFAULT_STATEMENT_TIMEOUT_SECONDS = 5
 SECRET_FILE = "url-signing.secret"
 
 
@@ -54,7 +54,7 @@ class Config:
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     max_image_bytes: int = field(default=DEFAULT_MAX_IMAGE_BYTES, validator=validators.gt(0))
     # PostgreSQL cancels any statement of tim's that runs longer than this.
-    statement_timeout_seconds: float = field(default=DEFAULT_STATEMENT_TIMEOUT_SECONDS, validator=validators.gt(0))
+    statement_timeout_seconds: int = field(default=DEFAULT_STATEMENT_TIMEOUT_SECONDS, validator=validators.gt(0))
 
 
 def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager:
@@ -84,7 +84,7 @@ def assemble(
     )
 
 
-def open_repository(url: str, *, statement_timeout_seconds: float = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:
+def open_repository(url: str, *, statement_timeout_seconds: int = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:
     kind = _database_kind(url)
     if kind == "sqlite":
         from tim.adapters.sqlite.repository import SqliteRepository

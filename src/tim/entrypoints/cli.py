@@ -2,6 +2,7 @@
 
     tim serve [--host 127.0.0.1] [--port 8000] [--data-dir ./tim-data] [--workers N]
     tim reconcile [--data-dir DIR] [--expire-pending-after SECONDS] [--remove-orphans [--orphan-grace SECONDS]]
+    tim reindex [--data-dir DIR]
     tim token create NAME --scope read|write|admin | tim token list | tim token revoke NAME
 
 Each subcommand is a function taking the parsed arguments and returning an
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -47,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_serve(commands)
     add_reconcile(commands)
+    add_reindex(commands)
     add_token(commands)
     arguments = parser.parse_args(argv)
     try:
@@ -159,6 +162,36 @@ def reconcile_command(arguments: argparse.Namespace) -> int:
     finally:
         manager.close()
     print(json.dumps(asdict(report)))
+    return 0
+
+
+def add_reindex(commands: argparse._SubParsersAction) -> None:
+    reindex = commands.add_parser(
+        "reindex",
+        help="rebuild the search index from the tables, in every process",
+        description="Make every process serving this database (servers, workers, embedders) rebuild its search "
+        "index from the tables before its next search, and build one here to check and time it. Needed only "
+        "after rows were changed without tim while it ran (a restore, rows loaded with COPY); a process that "
+        "starts builds its index from the tables anyway. Uses the same TIM_* settings as `tim serve`.",
+    )
+    reindex.add_argument("--data-dir", help="as for `tim serve`")
+    reindex.set_defaults(run=reindex_command)
+
+
+def reindex_command(arguments: argparse.Namespace) -> int:
+    settings = configuration.from_environment(os.environ, data_dir=arguments.data_dir)
+    if settings.core.database_url == MEMORY:
+        raise ConfigError("a memory: database lives inside one process: there is nothing to reindex")
+    configuration.ensure_data_dir(settings)
+    manager = build_manager(settings.core)
+    try:
+        began = time.perf_counter()
+        manager.reindex()
+        seconds = time.perf_counter() - began
+        report = {"images": manager.list_images(limit=1).total_results, "tags": manager.list_tags(limit=1).total_results}
+    finally:
+        manager.close()
+    print(json.dumps(report | {"seconds": round(seconds, 2)}))
     return 0
 
 

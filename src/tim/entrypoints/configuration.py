@@ -21,6 +21,7 @@ from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES, parse_principal
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS
 from tim.entrypoints.bootstrap import (
     AUTH_MODES,
+    DEFAULT_STATEMENT_TIMEOUT_SECONDS,
     MEMORY,
     AuthConfig,
     Config,
@@ -55,6 +56,7 @@ JWT_AUDIENCE_CLAIM = "TIM_JWT_AUDIENCE_CLAIM"
 JWT_ALGORITHMS = "TIM_JWT_ALGORITHMS"
 JWT_USER_CLAIM = "TIM_JWT_USER_CLAIM"
 JWT_SCOPE_CLAIM = "TIM_JWT_SCOPE_CLAIM"
+STATEMENT_TIMEOUT = "TIM_STATEMENT_TIMEOUT_SECONDS"
 ACCESS_LOG = "TIM_ACCESS_LOG"
 ACCESS_LOG_FORMAT = "TIM_ACCESS_LOG_FORMAT"
 ACCESS_LOG_FORMATS = ("text", "json")
@@ -89,6 +91,7 @@ class ServeSettings:
             PUBLIC_URL: core.public_url,
             URL_EXPIRY_SECONDS: str(core.url_expiry_seconds),
             MAX_UPLOAD_BYTES: str(core.max_image_bytes),
+            STATEMENT_TIMEOUT: str(core.statement_timeout_seconds),
             MAX_INLINE_UPLOAD_BYTES: str(self.max_inline_upload_bytes),
             DEFAULT_USER_VARIABLE: self.default_user,
         }
@@ -136,6 +139,9 @@ def from_environment(
             URL_EXPIRY_SECONDS, variable(URL_EXPIRY_SECONDS) or DEFAULT_URL_EXPIRY_SECONDS, minimum=1
         ),
         max_image_bytes=whole_number(MAX_UPLOAD_BYTES, variable(MAX_UPLOAD_BYTES) or DEFAULT_MAX_IMAGE_BYTES, minimum=1),
+        statement_timeout_seconds=whole_number(
+            STATEMENT_TIMEOUT, variable(STATEMENT_TIMEOUT) or DEFAULT_STATEMENT_TIMEOUT_SECONDS, minimum=1
+        ),
     )
     settings = ServeSettings(
         host=host,

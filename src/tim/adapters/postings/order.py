@@ -56,12 +56,17 @@ class Order:
         and what turns image ids into their positions."""
         count = len(ids)
         last = ids[-1] if count else 0
-        follows_time = all(a < b for a, b in zip(ids, ids[1:]))
+        in_time = list(created) == sorted(created)
+        follows_time = in_time and list(ids) == sorted(ids)  # ids are unique: sorted means ascending
         if follows_time and last <= min(2 * count + 1024, MAX_POSITION):
             return cls._by_id(ids, created), _same
         if count > MAX_POSITION:
             raise OutOfStep("more images than a 32-bit index can order")
-        largest = max(ids)
+        keys = list(zip(created, ids))
+        if not (in_time and all(a < b for a, b in zip(keys, keys[1:]))):
+            keys.sort()  # not given in order after all
+            created, ids = [c for c, _ in keys], [i for _, i in keys]
+        largest = max(ids, default=0)
         if largest <= 16 * count:
             rank = array("I", bytes(4 * (largest + 1)))
             for position, image_id in enumerate(ids):
@@ -73,21 +78,20 @@ class Order:
 
     @classmethod
     def _by_id(cls, ids: Sequence[int], created: Sequence[int]) -> Order:
+        """Positions that are the ids: the images' timestamps, with a hole
+        for each id that is not there (position 0 is one), taking the
+        timestamp before it, which keeps the keys sorted."""
+        alive = bitmap_of(ids)
         size = (ids[-1] + 1) if len(ids) else 0
-        by_position = array("q", bytes(8 * size))
-        for image_id, timestamp in zip(ids, created):
-            by_position[image_id] = timestamp
-        # A hole takes the timestamp before it, which keeps the keys sorted.
-        previous = 0
-        present = iter(ids)
-        upcoming = next(present, size)
-        for position in range(size):
-            if position == upcoming:
-                previous = by_position[position]
-                upcoming = next(present, size)
-            else:
-                by_position[position] = previous
-        return cls(by_position, array("q", range(size)), bitmap_of(ids))
+        by_position = array("q")
+        taken = 0  # how many of `created` are in by_position
+        for hole in BitMap(range(size)) - alive:
+            gap = hole - len(by_position)
+            by_position.extend(created[taken : taken + gap])
+            taken += gap
+            by_position.append(by_position[-1] if by_position else 0)
+        by_position.extend(created[taken:])
+        return cls(by_position, array("q", range(size)), alive)
 
     def __len__(self) -> int:
         return len(self.ids)

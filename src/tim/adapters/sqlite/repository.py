@@ -34,7 +34,7 @@ from tim.domain.model.changes import (
 from tim.domain.model.errors import Conflict, TagNameTaken
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.tags import Tag, sorted_tags
+from tim.domain.model.tags import Tag
 
 IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
 PENDING_BATCH = 500
@@ -221,7 +221,7 @@ class SqliteView:
             "SELECT group_concat(id), group_concat(created_timestamp)"
             " FROM (SELECT id, created_timestamp FROM images ORDER BY created_timestamp, id)"
         ).fetchone()
-        return _integers(ids), _integers(created)
+        return _integers(ids, slices=True), _integers(created, slices=True)
 
     def uploaded_image_ids(self) -> Sequence[int]:
         (ids,) = self._db.execute("SELECT group_concat(id) FROM images WHERE uploaded_timestamp IS NOT NULL").fetchone()
@@ -239,10 +239,25 @@ class SqliteView:
             yield tag_id, _integers(ids)
 
 
-def _integers(text: str | None) -> array:
-    """A comma-separated list from group_concat (parsed as JSON: far faster
-    than int() for each of a million numbers)."""
-    return array("q", json.loads(f"[{text or ''}]"))
+def _integers(text: str | None, *, slices: bool = False) -> Sequence[int]:
+    """A comma-separated list from group_concat, parsed as JSON (far faster
+    than int() for each of a million numbers). With `slices`, into an array
+    a slice at a time, so that no more than a slice's worth of Python
+    integers exists at once (for lists of every image)."""
+    text = text or ""
+    if not slices:
+        return json.loads(f"[{text}]")
+    numbers = array("q")
+    start = 0
+    while start < len(text):
+        end = text.find(",", start + _PARSED_AT_ONCE)
+        end = len(text) if end < 0 else end
+        numbers.extend(json.loads(f"[{text[start:end]}]"))
+        start = end + 1
+    return numbers
+
+
+_PARSED_AT_ONCE = 1 << 20  # characters
 
 
 def _marks(values: Sequence[object]) -> str:
@@ -305,13 +320,18 @@ def _with_tags(db: sqlite3.Connection, rows: Sequence[tuple]) -> list[ImageRecor
         return []
     ids = [row[0] for row in rows]
     tags: dict[int, list[Tag]] = {image_id: [] for image_id in ids}
+    known: dict[int, Tag] = {}
+    # In the order of the tag list (tags.folded orders like tag_order), so no sort is needed here.
     for image_id, tag_id, name in db.execute(
         "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id"
-        f" WHERE x.image_id IN ({_marks(ids)})",
+        f" WHERE x.image_id IN ({_marks(ids)}) ORDER BY t.folded, t.name",
         ids,
     ):
-        tags[image_id].append(Tag(tag_id, name))
-    return [_image_from_row(row, sorted_tags(tags[row[0]])) for row in rows]
+        tag = known.get(tag_id)
+        if tag is None:
+            tag = known[tag_id] = Tag(tag_id, name)
+        tags[image_id].append(tag)
+    return [_image_from_row(row, tuple(tags[row[0]])) for row in rows]
 
 
 def _image_from_row(row: tuple, tags: tuple[Tag, ...]) -> ImageRecord:

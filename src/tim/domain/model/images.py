@@ -100,6 +100,21 @@ class ImageRecord:
     def is_uploaded(self) -> bool:
         return self.uploaded_timestamp is not None
 
+    def with_url(self, url: str | None) -> ImageRecord:
+        """This record with a download URL (attrs.evolve, written out: a page
+        of images makes a hundred)."""
+        return ImageRecord(
+            self.id,
+            self.filename,
+            self.size,
+            self.created_by,
+            self.created_timestamp,
+            self.blob_key,
+            self.tags,
+            self.uploaded_timestamp,
+            url,
+        )
+
     @property
     def tag_names(self) -> frozenset[str]:
         return frozenset(tag.name for tag in self.tags)

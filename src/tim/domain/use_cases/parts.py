@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 
-from attrs import evolve, frozen
+from attrs import frozen
 
 from tim.domain.model.errors import NotFound, StorageUnavailable
 from tim.domain.model.images import ImageRecord, parse_image_id
@@ -71,7 +71,7 @@ class Records:
                 image = self.settle(image, state) or image  # None: deleted meanwhile
         if not image.is_uploaded:
             return image
-        return evolve(image, url=self.ports.blobs.download_url(image.blob_key, image.filename, self.ports.expires_at()))
+        return image.with_url(self.ports.blobs.download_url(image.blob_key, image.filename, self.ports.expires_at()))
 
     def settle(self, image: ImageRecord, state: UploadState) -> ImageRecord | None:
         """The record after the store said `state` of its upload; None if it

@@ -83,8 +83,11 @@ def create_app(
         async with AsyncExitStack() as opened:
             sink.open()
             opened.callback(sink.close)
-            app.state.manager = await run_in_threadpool(build)
+            manager = await run_in_threadpool(build)
+            app.state.manager = manager
             opened.push_async_callback(_closing, app.state, "manager")
+            # Built now rather than by the first search, which would wait for it.
+            await run_in_threadpool(manager.refresh_index)
             app.state.authenticator = await run_in_threadpool(open_authenticator)
             opened.push_async_callback(_closing, app.state, "authenticator")
             yield

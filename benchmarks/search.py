@@ -1,0 +1,193 @@
+"""Search latency at a million images, on SQLite and PostgreSQL side by side.
+
+    .venv/bin/python benchmarks/search.py [--images 1000000] [--tags 10000] [--runs 200]
+        [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--only sqlite|postgres]
+
+Generates the catalogue of benchmarks/catalogue.py, loads it into a SQLite
+file and into a throw-away PostgreSQL database (dropped at the end), opens
+each with `tim.open(...)` (records in the database, files in memory: files
+play no part in a search) and prints, for each database:
+- the search index's build time (target < 5 s) and memory (target < 64 MiB);
+- p50 and p95 of a mix of searches, each with its exact total, every one
+  varied from run to run (other tags, other pages, other dates), as users
+  vary them; target: every p50 under 10 ms;
+- what catching up costs: a search when nothing changed, and one after
+  another process changed one image.
+Run it on a quiet machine; it takes some minutes (most of it loading).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tim  # noqa: E402
+from catalogue import END, Catalogue, load_postgres, load_sqlite, throwaway_postgres, timed  # noqa: E402
+
+LATENCY_TARGET_MS = 10.0
+BUILD_TARGET_SECONDS = 5.0
+MEMORY_TARGET_MIB = 64.0
+DAY = 86_400
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def settled_rss_mib() -> float:
+    """RSS after garbage collection and handing freed heap back to the system."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+    return rss_mib()
+
+
+def searches(catalogue: Catalogue, chance: random.Random) -> dict[str, Callable[[], dict]]:
+    """Each kind of search as a function drawing new arguments every run."""
+    common = catalogue.most_used(60)
+    top = common[:10]
+
+    def month() -> dict:
+        start = chance.randrange(END - 5 * 365 * DAY, END - 30 * DAY)
+        return {"start_timestamp": start, "end_timestamp": start + 30 * DAY}
+
+    return {
+        "newest page": lambda: {"page": chance.randrange(3)},
+        "page 5000 (offset 500,000)": lambda: {"page": chance.randrange(4_990, 5_010)},
+        "uploaded_only, newest": lambda: {"uploaded_only": True, "page": chance.randrange(3)},
+        "a tag's images (a top-10 tag)": lambda: {"tag": chance.choice(top), "page": chance.randrange(3)},
+        "2 common exact tags": lambda: {"exact_tags": chance.sample(common[:20], 2)},
+        "3 exact tags": lambda: {"exact_tags": chance.sample(common[:12], 3)},
+        "match_tags=lung% (and others)": lambda: {"match_tags": chance.choice(["lung%", "LUNG%", "lung %", "lunge%"])},
+        "match_tags=%ray% (and others)": lambda: {"match_tags": chance.choice(["%ray%", "%RAY%", "%x_ray%", "%ray %"])},
+        "30-day range + 1 common tag": lambda: {"exact_tags": [chance.choice(common[:20])], **month()},
+        "exclude one common tag": lambda: {"exclude_tags": [chance.choice(top)], "page": chance.randrange(3)},
+        "any of three tags": lambda: {"any_tags": chance.sample(common, 3)},
+        "untagged": lambda: {"untagged": True},
+    }
+
+
+def run(images, arguments: dict) -> int:
+    arguments = dict(arguments)
+    tag = arguments.pop("tag", None)
+    if tag is not None:
+        return images.list_tag_images(TAG_IDS[tag], **arguments).total_results
+    if any(key in arguments for key in ("exact_tags", "match_tags", "any_tags", "exclude_tags", "untagged")):
+        return images.search_images(**arguments).total_results
+    return images.list_images(**arguments).total_results
+
+
+TAG_IDS: dict[str, int] = {}
+
+
+def measure(label: str, url: str, catalogue: Catalogue, runs: int) -> list[bool]:
+    print(f"\n{label}")
+    before = settled_rss_mib()
+    images = tim.open(url)
+    opened = settled_rss_mib()
+    began = time.perf_counter()
+    images.refresh_index()
+    build = time.perf_counter() - began
+    memory = settled_rss_mib() - opened
+    print(f"  index build from the tables: {build:.2f} s (target {BUILD_TARGET_SECONDS:.0f} s, ratio {build / BUILD_TARGET_SECONDS:.2f})")
+    print(
+        f"  index memory (process RSS growth): {memory:.1f} MiB (target {MEMORY_TARGET_MIB:.0f} MiB,"
+        f" ratio {memory / MEMORY_TARGET_MIB:.2f}); whole process {settled_rss_mib():.0f} MiB, {before:.0f} before opening"
+    )
+    TAG_IDS.clear()
+    for number in range(0, 200):
+        page = images.list_tags(page=number)
+        TAG_IDS.update({tag.name: tag.id for tag in page.results})
+        if not page.has_more_pages:
+            break
+    met = [build < BUILD_TARGET_SECONDS, memory < MEMORY_TARGET_MIB]
+    chance = random.Random(11)
+    print(f"  {'search':<32} {'p50':>8} {'p95':>8} {'p50/target':>10}   total (of the last run)")
+    for name, draw in searches(catalogue, chance).items():
+        for _ in range(5):
+            run(images, draw())  # warm-up
+        timings, total = [], 0
+        for _ in range(runs):
+            arguments = draw()
+            began = time.perf_counter()
+            total = run(images, arguments)
+            timings.append((time.perf_counter() - began) * 1000)
+        p50, p95 = statistics.median(timings), statistics.quantiles(timings, n=100)[94]
+        met.append(p50 < LATENCY_TARGET_MS)
+        print(f"  {name:<32} {p50:6.2f}ms {p95:6.2f}ms {p50 / LATENCY_TARGET_MS:10.2f}   {total:,}")
+    catch_up(images, url)
+    images.close()
+    return met
+
+
+def catch_up(images, url: str) -> None:
+    """The cost of a search when nothing changed, and after one image changed
+    in another process (here: another ImageManager, with its own index)."""
+    other = tim.open(url)
+    try:
+        quiet, after_change = [], []
+        for n in range(50):
+            began = time.perf_counter()
+            images.list_images(limit=1)
+            quiet.append((time.perf_counter() - began) * 1000)
+            other.upload_image(created_by="bench", filename="new.dcm", data=b"x", tags=["catch-up", f"n{n}"])
+            began = time.perf_counter()
+            images.list_images(limit=1)
+            after_change.append((time.perf_counter() - began) * 1000)
+        print(
+            f"  catching up: a 1-image page when nothing changed p50 {statistics.median(quiet):.2f} ms;"
+            f" after another process added one image p50 {statistics.median(after_change):.2f} ms"
+        )
+    finally:
+        other.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1_000_000)
+    parser.add_argument("--tags", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--postgres", default=os.environ.get("TIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    arguments = parser.parse_args()
+
+    with timed(f"generating {arguments.images:,} images and {arguments.tags:,} tags"):
+        catalogue = Catalogue.generate(arguments.images, arguments.tags)
+    print(f"  {len(catalogue.links):,} image-tag links, {len(catalogue.links) / len(catalogue.images):.2f} an image")
+    met = []
+    with tempfile.TemporaryDirectory(prefix="tim-bench-") as scratch:
+        if arguments.only in (None, "sqlite"):
+            path = Path(scratch) / "tim.db"
+            with timed("loading SQLite"):
+                load_sqlite(catalogue, path)
+            met += measure("SQLite", f"sqlite:///{path}", catalogue, arguments.runs)
+        if arguments.only in (None, "postgres"):
+            database = throwaway_postgres(arguments.postgres)
+            url = next(database)
+            try:
+                with timed("loading PostgreSQL"):
+                    load_postgres(catalogue, url)
+                met += measure("PostgreSQL", url, catalogue, arguments.runs)
+            finally:
+                database.close()
+    print(f"\n{sum(met)} of {len(met)} targets met" + ("" if all(met) else ": NOT ALL"))
+
+
+if __name__ == "__main__":
+    main()
