@@ -6,7 +6,7 @@ import subprocess
 import httpx
 import pytest
 
-from e2e.http_servers import TIM, clean_environment, created, json_of
+from e2e.http_servers import TIM, clean_environment, created, json_of, seconds_during
 
 BAD_CONFIGURATIONS = {
     "port not a number": (["--port", "http"], {}, "--port"),
@@ -82,12 +82,13 @@ def test_the_data_directory_is_created_and_environment_settings_apply(serve, tmp
     server = serve(data_dir, env=env)
     assert (data_dir / "tim.db").is_file() and not (tmp_path / "ignored").exists()
     with server.client() as client:
-        created = json_of(client.post("/images", json={"filename": "a.bin", "size": 1000}), 201)
-        assert created["upload_url"].startswith("https://images.example.com/tim/v1/blobs/")
-        expires = int(httpx.URL(created["upload_url"]).params["expires"])
-        image = json_of(client.get(f"/images/{created['id']}"), 200)
+        made, during = seconds_during(lambda: created(client, "/images", {"filename": "a.bin", "size": 1000}))
+        assert made["upload_url"].startswith("https://images.example.com/tim/v1/blobs/")
+        expires = int(httpx.URL(made["upload_url"]).params["expires"])
+        image = json_of(client.get(f"/images/{made['id']}"), 200)
         assert image["created_by"] == "radiology"
-        assert image["created_timestamp"] + 60 <= expires <= image["created_timestamp"] + 62
+        # Signed 60 s after a moment of the request, no earlier than the record was made.
+        assert expires - 60 in during and image["created_timestamp"] <= expires - 60
         assert client.post("/images", json={"filename": "a.bin", "size": 1001}).status_code == 400
         assert client.post("/upload", json={"filename": "a.bin", "image_data": "A" * 200}).status_code == 413
 
