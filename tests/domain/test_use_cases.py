@@ -194,6 +194,10 @@ WRONG_INPUTS = [
     (lambda t: t.create_tag("a|b"), "name"),
     (lambda t: t.rename_tag(1, name=" "), "name"),
     (lambda t: t.list_tag_images(1, page="x"), "page"),
+    (lambda t: t.create_image(created_by="a", filename="\u202egnp.dcm", size=1), "filename"),
+    (lambda t: t.upload_image(created_by="a", filename=" ", data=b"1"), "filename"),
+    (lambda t: t.create_tag("zero\u200bwidth"), "name"),
+    (lambda t: t.rename_tag(1, name="\ufeffbom"), "name"),
 ]
 
 
@@ -246,3 +250,15 @@ def test_a_put_after_a_crash_between_file_and_record_brings_the_record_up_to_dat
         tim.receive_upload(key, params, [b"xyz"])
     assert tim.get_image(created.image.id).is_uploaded
     assert b"".join(tim.blobs.get(key)) == b"abc"
+
+
+def test_names_are_one_name_whichever_way_they_are_spelled(tim):
+    composed, decomposed = "Sch\u00e4del", "Scha\u0308del"
+    tag = tim.create_tag(decomposed)
+    assert tag.name == composed
+    with pytest.raises(TagNameTaken):
+        tim.create_tag(composed)
+    image = tim.upload_image(created_by="a", filename="Re\u0301sume\u0301.dcm", data=b"1", tags=[composed, decomposed])
+    assert image.filename == "R\u00e9sum\u00e9.dcm" and [t.id for t in image.tags] == [tag.id]
+    assert [i.id for i in tim.search_images(exact_tags=decomposed).results] == [image.id]
+    assert [i.id for i in tim.search_images(match_tags="scha\u0308%").results] == [image.id]

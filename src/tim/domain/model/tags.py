@@ -7,20 +7,18 @@ from collections.abc import Iterable
 from attrs import frozen
 
 from tim.domain.model.errors import InvalidInput
-from tim.domain.model.fields import first_forbidden_character, require_text
+from tim.domain.model.fields import WHITE_SPACE, first_forbidden_character, normalized_text
 
 MAX_TAG_NAME_LENGTH = 160
 SEARCH_DELIMITER = "|"
-# What trimming removes: Unicode white space, less U+001C..U+001F, which
-# Python counts as white space but which are control characters (refused).
-WHITE_SPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace() and not "\x1c" <= c <= "\x1f")
 
 
 def parse_tag_name(value: object, field: str = "name") -> str:
-    """Trim a tag name and check it: 1..160 characters, no `|`, no control characters."""
-    name = require_text(field, value).strip(WHITE_SPACE)
+    """A tag name in NFC, trimmed, then checked: 1..160 characters, no `|`,
+    no control or format characters."""
+    name = normalized_text(field, value).strip(WHITE_SPACE)
     if not name:
-        raise InvalidInput.of(field, "must not be empty")
+        raise InvalidInput.of(field, "must not be empty or only white space")
     if len(name) > MAX_TAG_NAME_LENGTH:
         raise InvalidInput.of(field, f"must be at most {MAX_TAG_NAME_LENGTH} characters")
     bad = first_forbidden_character(name, SEARCH_DELIMITER)
