@@ -176,6 +176,7 @@ def test_search(tim):
     assert [i.id for i in tim.search_images(exact_tags=["adult"], start_timestamp=b.created_timestamp).results] == [b.id]
 
 
+TOO_MANY_TAGS = [f"tag {n}" for n in range(257)]
 WRONG_INPUTS = [
     (lambda t: t.create_image(created_by="a", filename="", size=1), "filename"),
     (lambda t: t.create_image(created_by="a", filename="a", size=0), "size"),
@@ -198,6 +199,9 @@ WRONG_INPUTS = [
     (lambda t: t.upload_image(created_by="a", filename=" ", data=b"1"), "filename"),
     (lambda t: t.create_tag("zero\u200bwidth"), "name"),
     (lambda t: t.rename_tag(1, name="\ufeffbom"), "name"),
+    (lambda t: t.create_image(created_by="a", filename="a", size=1, tags=TOO_MANY_TAGS), "tags"),
+    (lambda t: t.upload_image(created_by="a", filename="a", data=b"1", tags=TOO_MANY_TAGS), "tags"),
+    (lambda t: t.update_image_tags(1, tags=TOO_MANY_TAGS), "tags"),
 ]
 
 
@@ -250,6 +254,17 @@ def test_a_put_after_a_crash_between_file_and_record_brings_the_record_up_to_dat
         tim.receive_upload(key, params, [b"xyz"])
     assert tim.get_image(created.image.id).is_uploaded
     assert b"".join(tim.blobs.get(key)) == b"abc"
+
+
+def test_an_image_carries_at_most_the_configured_number_of_tags():
+    tim = in_memory_manager(max_tags_per_image=3)
+    image = tim.create_image(created_by="a", filename="a", size=1, tags=["a", "b", "c", "a", "b"]).image
+    assert [t.name for t in image.tags] == ["a", "b", "c"]  # five entries, three tags
+    with pytest.raises(InvalidInput, match="^tags: must name at most 3 tags"):
+        tim.update_image_tags(image.id, tags=["a", "b", "c", "d"])
+    assert [t.name for t in tim.get_image(image.id).tags] == ["a", "b", "c"]
+    default = in_memory_manager()
+    assert len(default.create_image(created_by="a", filename="a", size=1, tags=TOO_MANY_TAGS[:256]).image.tags) == 256
 
 
 def test_names_are_one_name_whichever_way_they_are_spelled(tim):

@@ -115,6 +115,13 @@ def test_tag_lists_collapse_repeats_and_name_the_bad_entry():
         parse_tag_names("a,b")
 
 
+def test_tag_lists_have_a_maximum_once_repeats_are_collapsed():
+    names = [f"t{n}" for n in range(4)]
+    assert parse_tag_names(names * 3, maximum=4) == tuple(names)
+    with pytest.raises(InvalidInput, match="^tags: must name at most 3 tags"):
+        parse_tag_names(names, maximum=3)
+
+
 @pytest.mark.parametrize("filename", ["", "a/b", "a\\b", "a\x00b", "a\nb", "x" * 256, " ", "\u3000 \u2002", "\u202egnp.exe"])
 def test_bad_filenames(filename):
     with pytest.raises(InvalidInput, match="^filename: "):

@@ -21,6 +21,7 @@ from tim.adapters.memory.tokens import MemoryTokenRepository
 from tim.adapters.signed_urls import UrlSigner
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
+from tim.domain.model.tags import DEFAULT_MAX_TAGS_PER_IMAGE
 from tim.domain.use_cases.manager import ImageManager
 from tim.domain.use_cases.tokens import OpenAccess, TokenManager
 from tim.ports.access import Authenticator, TokenRepository
@@ -50,6 +51,7 @@ class Config:
     data_dir: str | None = None
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     max_image_bytes: int = field(default=DEFAULT_MAX_IMAGE_BYTES, validator=validators.gt(0))
+    max_tags_per_image: int = field(default=DEFAULT_MAX_TAGS_PER_IMAGE, validator=validators.gt(0))
 
 
 def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager:
@@ -63,7 +65,11 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
         repository=repository,
         blobs=blobs,
         clock=clock or SystemClock(),
-        settings=Settings(max_image_bytes=config.max_image_bytes, url_expiry_seconds=config.url_expiry_seconds),
+        settings=Settings(
+            max_image_bytes=config.max_image_bytes,
+            url_expiry_seconds=config.url_expiry_seconds,
+            max_tags_per_image=config.max_tags_per_image,
+        ),
     )
 
 

@@ -10,6 +10,7 @@ from tim.domain.model.errors import InvalidInput
 from tim.domain.model.fields import WHITE_SPACE, first_forbidden_character, normalized_text
 
 MAX_TAG_NAME_LENGTH = 160
+DEFAULT_MAX_TAGS_PER_IMAGE = 256
 SEARCH_DELIMITER = "|"
 
 
@@ -27,9 +28,9 @@ def parse_tag_name(value: object, field: str = "name") -> str:
     return name
 
 
-def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
+def parse_tag_names(values: object, field: str = "tags", maximum: int | None = None) -> tuple[str, ...]:
     """A list of tag names as given with an image: each checked, repeats collapsed,
-    first-seen order kept."""
+    first-seen order kept; at most `maximum` names once collapsed."""
     if values is None:
         return ()
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -37,6 +38,8 @@ def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
     names: dict[str, None] = {}
     for index, value in enumerate(values):
         names[parse_tag_name(value, f"{field}[{index}]")] = None
+        if maximum is not None and len(names) > maximum:
+            raise InvalidInput.of(field, f"must name at most {maximum} tags")
     return tuple(names)
 
 

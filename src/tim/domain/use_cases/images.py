@@ -40,7 +40,7 @@ class ImageUseCases(TransferUseCases):
             created_by=parse_principal(created_by),
             created_timestamp=self.clock.now(),
             blob_key=new_blob_key(),
-            tag_names=parse_tag_names(tags),
+            tag_names=parse_tag_names(tags, maximum=self.settings.max_tags_per_image),
         )
         upload_url = self.blobs.upload_url(new.blob_key, new.size, self.expires_at())
         return CreatedImage(self.repository.add_image(new), upload_url)
@@ -55,7 +55,7 @@ class ImageUseCases(TransferUseCases):
             created_by=parse_principal(created_by),
             created_timestamp=self.clock.now(),
             blob_key=new_blob_key(),
-            tag_names=parse_tag_names(tags),
+            tag_names=parse_tag_names(tags, maximum=self.settings.max_tags_per_image),
             uploaded_timestamp=self.clock.now(),
         )
         if not data:
@@ -94,7 +94,7 @@ class ImageUseCases(TransferUseCases):
 
     def update_image_tags(self, image_id: object, *, tags: object) -> ImageRecord:
         """Replace the image's tag set; missing tags are created."""
-        names = parse_tag_names(tags)
+        names = parse_tag_names(tags, maximum=self.settings.max_tags_per_image)
         image = self.repository.set_image_tags(self._image(image_id).id, names)
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
