@@ -17,7 +17,6 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
-from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,6 +26,7 @@ from tim.domain.model.images import ImageRecord
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.errors import error_response
+from tim.entrypoints.http.queries import SIGNED_URL, Endpoint, query
 from tim.entrypoints.http.responses import image_json
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ UPLOAD_THREADS = 16
 BODY_IDLE_SECONDS = 60
 
 
-class Blob(HTTPEndpoint):
+class Blob(Endpoint):
+    parameters = {"get": SIGNED_URL, "put": SIGNED_URL}
+
     async def put(self, request: Request) -> Response:
         """Store the body as the file of the image the URL was signed for:
         200 with the ImageRecord, now uploaded."""
@@ -50,7 +52,7 @@ class Blob(HTTPEndpoint):
         store = partial(
             manager(request).receive_upload,
             request.path_params["key"],
-            dict(request.query_params),
+            _signed(request),
             _chunks_from(stream),
             content_length=None if declared is None else int(declared),
         )
@@ -68,7 +70,7 @@ class Blob(HTTPEndpoint):
 
     async def get(self, request: Request) -> Response:
         download = await run_in_threadpool(
-            manager(request).open_download, request.path_params["key"], dict(request.query_params)
+            manager(request).open_download, request.path_params["key"], _signed(request)
         )
         note(request).image_id = download.image.id
         # Read the first chunk before answering, so that a store error still
@@ -79,6 +81,12 @@ class Blob(HTTPEndpoint):
             media_type=media_type(download.image.filename),
             headers=download_headers(download.image),
         )
+
+
+def _signed(request: Request) -> dict[str, str]:
+    """The signed URL's parameters that came (the signature check decides
+    which each method needs)."""
+    return {name: value for name, value in query(request).items() if isinstance(value, str)}
 
 
 def _chunks_from(stream: AsyncIterator[bytes]) -> Iterator[bytes]:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tim.domain.model.images import MAX_FILENAME_LENGTH
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
+from tim.entrypoints.http.queries import Endpoint
 
 JSON = "application/json"
 
@@ -178,6 +178,7 @@ PATHS: dict[str, dict[str, Any]] = {
             _path("key", "The stored object, chosen by tim"),
             _query("expires", {"type": "string"}, "Part of the signature: when the URL expires", required=True),
             _query("signature", {"type": "string"}, "HMAC-SHA256 signature of the URL", required=True),
+            _query("length", {"type": "string"}, "Part of an upload URL's signature: the body length"),
         ],
         "put": {
             "operationId": "putFile",
@@ -444,7 +445,7 @@ def document(server_url: str) -> dict[str, Any]:
     }
 
 
-class OpenApiDocument(HTTPEndpoint):
+class OpenApiDocument(Endpoint):
     async def get(self, request: Request) -> Response:
         # root_path: where a parent app mounted this one, so the server URL stays right.
         return JSONResponse(document(request.scope.get("root_path", "") + "/v1"))
