@@ -118,3 +118,30 @@ def test_unknown_query_parameters_are_refused_on_every_route_and_change_nothing(
     assert snapshot(client) == before
     assert httpx.get(image["url"]).content == b"\0\0\0"
     assert json_of(httpx.put(pending["upload_url"], content=b"abc"), 200)["id"] == pending["id"]
+
+
+def test_names_are_nfc_and_invisible_characters_are_refused(client):
+    composed, decomposed = "Sch\u00e4del", "Scha\u0308del"
+    tag = created(client, "/tags", {"name": decomposed})
+    assert tag["name"] == composed
+    assert assert_error(client.post("/tags", json={"name": composed}), 409)["tag"] == tag
+    image = created(
+        client, "/upload", {"filename": "Re\u0301sume\u0301.png", "image_data": "AAAA", "tags": [composed, decomposed]}
+    )
+    assert image["filename"] == "R\u00e9sum\u00e9.png" and image["tags"] == [tag]
+    assert "filename*=UTF-8''R%C3%A9sum%C3%A9.png" in httpx.get(image["url"]).headers["content-disposition"]
+    found = json_of(client.get("/search/images", params={"exact_tags": decomposed, "match_tags": "sch\u00e4%"}), 200)
+    assert [record["id"] for record in found["results"]] == [image["id"]]
+
+    before = snapshot(client)
+    for method, path, body, field in [
+        ("POST", "/tags", {"name": "\u202eevil"}, "name"),
+        ("PUT", f"/tags/{tag['id']}", {"name": "a\u2066b"}, "name"),
+        ("POST", "/images", {"filename": "zero\u200bwidth.png", "size": 1}, "filename"),
+        ("POST", "/images", {"filename": "\u3000 ", "size": 1}, "filename"),
+        ("POST", "/upload", {"filename": "a.png", "image_data": "AAAA", "tags": ["ok", "\ufeffbom"]}, "tags[1]"),
+        ("PUT", f"/images/{image['id']}", {"tags": ["soft\u00adhyphen"]}, "tags[0]"),
+    ]:
+        assert_error(client.request(method, path, json=body), 400, field)
+    assert_error(client.get("/search/images", params={"exact_tags": "ok|\u202e"}), 400, "exact_tags")
+    assert snapshot(client) == before

@@ -225,6 +225,15 @@ PATHS: dict[str, dict[str, Any]] = {
 _INTEGER = {"type": "integer"}
 _TIMESTAMP = {"type": "integer", "minimum": 0}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_TAG_NAMES = _STRINGS | {
+    "description": "Tag names (missing tags are created, repeats count once); at most TIM_MAX_TAGS_PER_IMAGE (256)"
+}
+_FILENAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_FILENAME_LENGTH,
+    "description": "Normalized to Unicode NFC; not only white space; no `/`, `\\`, control or format characters",
+}
 
 PARAMETERS = {
     "image_id": _path("image_id", "The image's id (a positive integer)"),
@@ -276,9 +285,9 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["filename", "size"],
         "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "filename": _FILENAME,
             "size": {"type": "integer", "minimum": 1, "description": "Bytes; at most TIM_MAX_UPLOAD_BYTES"},
-            "tags": _STRINGS,
+            "tags": _TAG_NAMES,
         },
     },
     "ImageCreatedResponse": {
@@ -296,16 +305,16 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["tags"],
-        "properties": {"tags": _STRINGS},
+        "properties": {"tags": _TAG_NAMES},
     },
     "UploadCreateInput": {
         "type": "object",
         "additionalProperties": False,
         "required": ["filename", "image_data"],
         "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "filename": _FILENAME,
             "image_data": {"type": "string", "contentEncoding": "base64", "description": "The file, base64 encoded"},
-            "tags": _STRINGS,
+            "tags": _TAG_NAMES,
         },
     },
     "ImageRecord": {
@@ -347,8 +356,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {
                 "type": "string",
-                "description": f"Trimmed of surrounding white space, then 1..{MAX_TAG_NAME_LENGTH} characters;"
-                " no `|`, no control characters",
+                "description": f"Normalized to Unicode NFC and trimmed of surrounding white space, then "
+                f"1..{MAX_TAG_NAME_LENGTH} characters; no `|`, no control or format characters",
             }
         },
     },
