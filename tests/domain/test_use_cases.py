@@ -3,11 +3,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from managers import in_memory_manager
+from tim.domain.model.downloads import ByteRange
 from tim.domain.model.errors import (
     AccessDenied,
     AlreadyUploaded,
     InvalidInput,
     NotFound,
+    RangeNotSatisfiable,
     SizeMismatch,
     TagNameTaken,
     TooLarge,
@@ -277,3 +279,16 @@ def test_names_are_one_name_whichever_way_they_are_spelled(tim):
     assert image.filename == "R\u00e9sum\u00e9.dcm" and [t.id for t in image.tags] == [tag.id]
     assert [i.id for i in tim.search_images(exact_tags=decomposed).results] == [image.id]
     assert [i.id for i in tim.search_images(match_tags="scha\u0308%").results] == [image.id]
+
+
+def test_a_download_reads_the_one_range_asked_for(tim):
+    image = tim.upload_image(created_by="a", filename="a", data=b"0123456789")
+    key, params = signed(image.url)
+    part = tim.open_download(key, params, "bytes=2-4")
+    assert part.byte_range == ByteRange(2, 5, 10) and b"".join(part.chunks) == b"234"
+    whole = tim.open_download(key, params, "bytes=0-1,5-6")  # several ranges: the whole file
+    assert whole.byte_range is None and b"".join(whole.chunks) == b"0123456789"
+    with pytest.raises(RangeNotSatisfiable):
+        tim.open_download(key, params, "bytes=10-")
+    with pytest.raises(AccessDenied):  # the signature is checked before anything else
+        tim.open_download(key, params | {"signature": "0" * 64}, "bytes=10-")

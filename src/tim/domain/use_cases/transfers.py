@@ -17,6 +17,7 @@ from tim.domain.model.errors import (
     StorageUnavailable,
     UploadIncomplete,
 )
+from tim.domain.model.downloads import ByteRange
 from tim.domain.model.images import ImageRecord, parse_image_id
 from tim.domain.use_cases.base import UseCases
 from tim.ports.blob_store import UploadState
@@ -32,6 +33,8 @@ STORE_DOWN_BACKOFF_SECONDS = 60
 class Download:
     image: ImageRecord
     chunks: Iterator[bytes]
+    # The part a Range header asked for; None: the whole file.
+    byte_range: ByteRange | None = None
 
 
 class TransferUseCases(UseCases):
@@ -71,13 +74,17 @@ class TransferUseCases(UseCases):
             raise NotFound("this upload's image no longer exists")
         return self.present(stored)
 
-    def open_download(self, key: str, params: Mapping[str, str]) -> Download:
-        """A GET of a signed download URL: the image and its bytes."""
+    def open_download(self, key: str, params: Mapping[str, str], byte_range: object = None) -> Download:
+        """A GET of a signed download URL: the image and its bytes, all of
+        them or the one range `byte_range` (a Range header as received)
+        asks for; only those are read."""
         self.blobs.check_signed_request("GET", key, params, self.clock.now())
         image = self.repository.get_image_by_blob_key(key)
         if image is None or not image.is_uploaded:
             raise NotFound("this image's file does not exist")
-        return Download(image, self.blobs.get(key))
+        part = ByteRange.parse(byte_range, image.size)
+        chunks = self.blobs.get(key) if part is None else self.blobs.get(key, part.start, part.end)
+        return Download(image, chunks, part)
 
     def complete_upload(self, image_id: object) -> ImageRecord:
         """Confirm an upload made straight to the store: the object must

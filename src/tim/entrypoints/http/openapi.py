@@ -201,13 +201,36 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "getFile",
             "tags": ["files"],
             "summary": "Download an image's file from its signed url (local stores)",
+            "description": "Honours a single byte range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`) with 206; "
+            "a range the file does not have is a 416 with `Content-Range: bytes */SIZE`; several ranges, or "
+            "another unit, get the whole file (200). Answers carry `Cache-Control: private, no-store`.",
+            "parameters": [
+                {
+                    "name": "Range",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "One byte range, e.g. bytes=0-1023",
+                },
+                {
+                    "name": "If-Range",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "The file's ETag: send the range only if the file is still that one",
+                },
+            ],
             "responses": {
                 "200": {
                     "description": "The file, with Content-Length and a Content-Disposition naming it",
                     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                }
+                },
+                "206": {
+                    "description": "The range asked for, with Content-Range",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                },
             }
-            | _errors(403, 404),
+            | _errors(403, 404, 416),
         },
     },
     "/openapi.json": {
@@ -395,6 +418,7 @@ ERROR_MEANINGS = {
     404: "No such record, or an id that is not a positive integer",
     409: "Conflicts with the current state",
     413: "The request body is too large",
+    416: "The file has no such range of bytes",
 }
 RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {
     "Error": _json("Error", "Any other error (405, 500, 503, ...)")
