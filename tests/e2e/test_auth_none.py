@@ -87,3 +87,13 @@ def test_the_text_access_log(logged_server):
     ), lines[-2]
     assert re.fullmatch(rf"{time} method=GET path=/v1/nowhere status=404 {duration}", lines[-1]), lines[-1]
     assert "signature" not in log.read_text() and "secret" not in log.read_text()
+
+
+def test_a_request_is_logged_by_the_time_its_answer_arrives(logged_server):
+    # An audit that reads the log right after an answer (as the tests above do) finds its line.
+    server, log = logged_server
+    with server.client() as client:
+        for n in range(200):
+            client.get(f"/nowhere-{n}")
+            last = log.read_text().splitlines()[-1]
+            assert f"path=/v1/nowhere-{n} status=404 " in last, (n, last)
