@@ -43,8 +43,9 @@ class Parameters:
         unknown = [
             FieldProblem(printable(name), "is not a parameter of this route") for name in query if name not in known
         ]
-        if len(unknown) > MAX_PROBLEMS:
-            unknown[MAX_PROBLEMS:] = [FieldProblem("query", f"and {len(unknown) - MAX_PROBLEMS} more unknown parameters")]
+        if len(unknown) > MAX_PROBLEMS:  # thousands of them get an answer of a readable size
+            more = len(unknown) - MAX_PROBLEMS
+            unknown[MAX_PROBLEMS:] = [FieldProblem("query", f"and {more} more unknown parameters")]
         if unknown:
             raise InvalidInput(unknown)
         repeated = [name for name in self.single if len(query.getlist(name)) > 1]
