@@ -10,7 +10,9 @@ from searchable import searchable
 pytest_plugins = [f"backends.{name}" for name in backends.NAMES]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-SAMPLE_DICOM = Path(__file__).resolve().parents[2] / "shared" / "samples" / "image-00000.dcm"
+# A small real CT slice shipped inside pydicom's wheel, so the tests need
+# nothing outside the repository and no network.
+SAMPLE_DICOM = "CT_small.dcm"
 
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", parent=settings.get_profile("default"), max_examples=200)
@@ -70,5 +72,8 @@ def blob_store(blob_stores):
 
 @pytest.fixture(scope="session")
 def sample_dicom() -> Path:
-    assert SAMPLE_DICOM.is_file(), f"the DICOM sample is missing at {SAMPLE_DICOM}"
-    return SAMPLE_DICOM
+    from pydicom.data import get_testdata_file
+
+    found = get_testdata_file(SAMPLE_DICOM, download=False)  # None unless the wheel bundles it
+    assert found is not None, f"pydicom no longer ships {SAMPLE_DICOM}"
+    return Path(found)

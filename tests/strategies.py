@@ -5,6 +5,8 @@ the tricky characters show up often: the wildcard, the characters that are
 special in SQL LIKE or regular expressions, and Unicode letters whose case
 folding changes their length or is not one-to-one."""
 
+import unicodedata
+
 from hypothesis import strategies as st
 
 TRICKY = "aAbB_\\%.*?[]()^$+ßẞSsİiIıΣσςǅǆ-"
@@ -14,7 +16,17 @@ tag_names = st.text(tag_alphabet, min_size=1, max_size=6).filter(lambda s: s.str
 patterns = st.text(st.sampled_from(TRICKY + "%%%"), min_size=1, max_size=6).filter(lambda s: s.strip() == s and s)
 tag_lists = st.lists(tag_names, max_size=4)
 timestamps = st.integers(min_value=1_000, max_value=1_010)
-filenames = st.text(st.characters(exclude_categories=("Cc", "Cs"), exclude_characters="/\\"), min_size=1, max_size=30)
+filenames = (
+    st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs"), exclude_characters="/\\"), min_size=1, max_size=30)
+    .map(lambda s: unicodedata.normalize("NFC", s))
+    .filter(str.strip)
+)
+# Text for the Unicode rules of names: letters with composed and decomposed
+# spellings (and a composition exclusion, U+0958, that NFC expands), combining
+# marks, white space, format characters (bidi override, zero-width space,
+# BOM, soft hyphen), control characters and the search delimiter.
+UNICODE_TRICKY = "aeEé\u0301\u0308\u0323Å\u212b\u1e0a\u0958 \t\u3000\u2000\u200b\u202e\ufeff\u00ad\x00|"
+unicode_texts = st.one_of(st.text(max_size=12), st.text(st.sampled_from(UNICODE_TRICKY), max_size=12))
 
 
 @st.composite

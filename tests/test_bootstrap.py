@@ -4,6 +4,7 @@ import stat
 
 import pytest
 
+from tim.entrypoints import configuration
 from tim.entrypoints.bootstrap import SECRET_FILE, Config, ConfigError, build_manager, redacted
 
 
@@ -26,3 +27,17 @@ def test_the_kept_signing_secret_is_private_and_kept(tmp_path):
     secret = tmp_path / SECRET_FILE
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert set(tmp_path.iterdir()) == {tmp_path / "files", secret}  # no temporary left behind
+
+
+def test_settings_reach_worker_processes_unchanged(tmp_path):
+    # `tim serve` hands its settings to uvicorn's workers as environment variables.
+    settings = configuration.from_environment(
+        {"TIM_DATA_DIR": str(tmp_path), "TIM_MAX_TAGS_PER_IMAGE": "7", "TIM_URL_EXPIRY_SECONDS": "60"}
+    )
+    assert settings.core.max_tags_per_image == 7
+    assert configuration.from_environment(settings.environment()) == settings
+    manager = build_manager(settings.core)
+    try:
+        assert manager.settings.max_tags_per_image == 7
+    finally:
+        manager.close()

@@ -19,7 +19,8 @@ def open(database: str = "memory:", blobs: str = "memory:", **options: Any) -> I
     """A ready ImageManager on the given database and blob store URLs.
 
     Options are those of `tim.entrypoints.bootstrap.Config`: public_url,
-    secret, url_expiry_seconds, max_image_bytes. Close it when done.
+    secret, url_expiry_seconds, max_image_bytes, max_tags_per_image. Close
+    it when done.
     """
     from tim.entrypoints.bootstrap import Config, build_manager
 

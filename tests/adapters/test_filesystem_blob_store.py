@@ -93,6 +93,12 @@ def test_get_fails_at_the_call_and_reads_in_chunks_of_a_mebibyte(store):
     chunks = list(store.get(key))
     assert [len(c) for c in chunks] == [CHUNK_SIZE, CHUNK_SIZE, 1000]
     assert b"".join(chunks) == data
+    # A range is read from its start, a mebibyte at a time, and no further.
+    start, end = CHUNK_SIZE - 10, 2 * CHUNK_SIZE + 20
+    baseline = open_descriptors()
+    chunks = list(store.get(key, start, end))
+    assert [len(c) for c in chunks] == [CHUNK_SIZE, 30] and b"".join(chunks) == data[start:end]
+    assert open_descriptors() == baseline  # closed once the range is read
 
 
 def test_the_file_is_closed_when_read_closed_or_dropped(store):

@@ -30,6 +30,17 @@ def test_put_get_stat_delete(blob_store):
         b"".join(blob_store.get(key))
 
 
+def test_a_range_of_a_file(blob_store):
+    key, data = new_blob_key(), bytes(range(256)) * 40
+    blob_store.put(key, chunks(data), len(data))
+    size = len(data)
+    for start, end in [(0, None), (0, 1), (5, 17), (size - 1, None), (100, size), (0, size), (4000, None)]:
+        assert b"".join(blob_store.get(key, start, end)) == data[start:end], (start, end)
+        assert b"".join(blob_store.get(key, start=start)) == data[start:]
+    with pytest.raises(NotFound):
+        b"".join(blob_store.get(new_blob_key(), 1, 5))
+
+
 @pytest.mark.parametrize("declared", [9, 11])
 def test_a_body_of_another_length_stores_nothing(blob_store, declared):
     key = new_blob_key()

@@ -28,8 +28,13 @@ class DirectUploadStore(MemoryBlobStore):
         return super().confirm_upload(key, size)
 
 
-def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000, repository=None):
+def in_memory_manager(*, direct_uploads=False, max_image_bytes=1000, max_tags_per_image=256, repository=None):
     clock = ManualClock(1_700_000_000)
     store = (DirectUploadStore if direct_uploads else MemoryBlobStore)(UrlSigner(SECRET, "http://tim.test/v1/blobs"), clock)
-    settings = Settings(max_image_bytes=max_image_bytes, url_expiry_seconds=3600, pending_check_interval_seconds=5)
+    settings = Settings(
+        max_image_bytes=max_image_bytes,
+        url_expiry_seconds=3600,
+        pending_check_interval_seconds=5,
+        max_tags_per_image=max_tags_per_image,
+    )
     return assemble(repository or MemoryRepository(), store, clock=clock, settings=settings)

@@ -3,11 +3,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from managers import in_memory_manager
+from tim.domain.model.downloads import ByteRange
 from tim.domain.model.errors import (
     AccessDenied,
     AlreadyUploaded,
     InvalidInput,
     NotFound,
+    RangeNotSatisfiable,
     SizeMismatch,
     TagNameTaken,
     TooLarge,
@@ -176,6 +178,7 @@ def test_search(tim):
     assert [i.id for i in tim.search_images(exact_tags=["adult"], start_timestamp=b.created_timestamp).results] == [b.id]
 
 
+TOO_MANY_TAGS = [f"tag {n}" for n in range(257)]
 WRONG_INPUTS = [
     (lambda t: t.create_image(created_by="a", filename="", size=1), "filename"),
     (lambda t: t.create_image(created_by="a", filename="a", size=0), "size"),
@@ -194,6 +197,13 @@ WRONG_INPUTS = [
     (lambda t: t.create_tag("a|b"), "name"),
     (lambda t: t.rename_tag(1, name=" "), "name"),
     (lambda t: t.list_tag_images(1, page="x"), "page"),
+    (lambda t: t.create_image(created_by="a", filename="\u202egnp.dcm", size=1), "filename"),
+    (lambda t: t.upload_image(created_by="a", filename=" ", data=b"1"), "filename"),
+    (lambda t: t.create_tag("zero\u200bwidth"), "name"),
+    (lambda t: t.rename_tag(1, name="\ufeffbom"), "name"),
+    (lambda t: t.create_image(created_by="a", filename="a", size=1, tags=TOO_MANY_TAGS), "tags"),
+    (lambda t: t.upload_image(created_by="a", filename="a", data=b"1", tags=TOO_MANY_TAGS), "tags"),
+    (lambda t: t.update_image_tags(1, tags=TOO_MANY_TAGS), "tags"),
 ]
 
 
@@ -246,3 +256,39 @@ def test_a_put_after_a_crash_between_file_and_record_brings_the_record_up_to_dat
         tim.receive_upload(key, params, [b"xyz"])
     assert tim.get_image(created.image.id).is_uploaded
     assert b"".join(tim.ports.blobs.get(key)) == b"abc"
+
+
+def test_an_image_carries_at_most_the_configured_number_of_tags():
+    tim = in_memory_manager(max_tags_per_image=3)
+    image = tim.create_image(created_by="a", filename="a", size=1, tags=["a", "b", "c", "a", "b"]).image
+    assert [t.name for t in image.tags] == ["a", "b", "c"]  # five entries, three tags
+    with pytest.raises(InvalidInput, match="^tags: must name at most 3 tags"):
+        tim.update_image_tags(image.id, tags=["a", "b", "c", "d"])
+    assert [t.name for t in tim.get_image(image.id).tags] == ["a", "b", "c"]
+    default = in_memory_manager()
+    assert len(default.create_image(created_by="a", filename="a", size=1, tags=TOO_MANY_TAGS[:256]).image.tags) == 256
+
+
+def test_names_are_one_name_whichever_way_they_are_spelled(tim):
+    composed, decomposed = "Sch\u00e4del", "Scha\u0308del"
+    tag = tim.create_tag(decomposed)
+    assert tag.name == composed
+    with pytest.raises(TagNameTaken):
+        tim.create_tag(composed)
+    image = tim.upload_image(created_by="a", filename="Re\u0301sume\u0301.dcm", data=b"1", tags=[composed, decomposed])
+    assert image.filename == "R\u00e9sum\u00e9.dcm" and [t.id for t in image.tags] == [tag.id]
+    assert [i.id for i in tim.search_images(exact_tags=decomposed).results] == [image.id]
+    assert [i.id for i in tim.search_images(match_tags="scha\u0308%").results] == [image.id]
+
+
+def test_a_download_reads_the_one_range_asked_for(tim):
+    image = tim.upload_image(created_by="a", filename="a", data=b"0123456789")
+    key, params = signed(image.url)
+    part = tim.open_download(key, params, "bytes=2-4")
+    assert part.byte_range == ByteRange(2, 5, 10) and b"".join(part.chunks) == b"234"
+    whole = tim.open_download(key, params, "bytes=0-1,5-6")  # several ranges: the whole file
+    assert whole.byte_range is None and b"".join(whole.chunks) == b"0123456789"
+    with pytest.raises(RangeNotSatisfiable):
+        tim.open_download(key, params, "bytes=10-")
+    with pytest.raises(AccessDenied):  # the signature is checked before anything else
+        tim.open_download(key, params | {"signature": "0" * 64}, "bytes=10-")

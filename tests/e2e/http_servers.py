@@ -172,6 +172,15 @@ def next_second(after: int) -> None:
         time.sleep(0.05)
 
 
+def seconds_during(call: Callable[[], T]) -> tuple[T, range]:
+    """`call()`'s result and the whole seconds the wall clock showed while it
+    ran: what a server on this machine read from its clock meanwhile lies in
+    that range, however long the call took under load."""
+    start = int(time.time())
+    result = call()
+    return result, range(start, int(time.time()) + 1)
+
+
 def eventually(read: Callable[[], T], done: Callable[[T], bool], *, seconds: float = 30, what: str = "") -> T:
     """Call `read` until `done` holds for its value (which is returned), for
     things that settle by themselves; fail after `seconds`."""

@@ -69,7 +69,7 @@ def test_the_text_access_log(logged_server):
     with server.client() as client:
         created = json_of(client.post("/images", json={"filename": "t.bin", "size": 1}), 201)
         httpx.put(created["upload_url"], content=b"x")
-        client.get(f"/images/{created['id']}?uploaded_only=true")
+        client.get(f"/images/{created['id']}?uploaded_only=true")  # a parameter this route has not: 400
         client.get("/nowhere?secret=1")
     lines = log.read_text().splitlines()
     time = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -81,9 +81,19 @@ def test_the_text_access_log(logged_server):
     assert re.fullmatch(rf"{time} method=PUT path=/v1/blobs/[0-9a-f]{{32}} status=200 {duration} image_id={created['id']}",
                         lines[-3]), lines[-3]
     assert re.fullmatch(
-        rf'{time} principal="radiology team" method=GET path=/v1/images/{created["id"]} status=200 {duration} '
+        rf'{time} principal="radiology team" method=GET path=/v1/images/{created["id"]} status=400 {duration} '
         rf'image_id={created["id"]}',
         lines[-2],
     ), lines[-2]
     assert re.fullmatch(rf"{time} method=GET path=/v1/nowhere status=404 {duration}", lines[-1]), lines[-1]
     assert "signature" not in log.read_text() and "secret" not in log.read_text()
+
+
+def test_a_request_is_logged_by_the_time_its_answer_arrives(logged_server):
+    # An audit that reads the log right after an answer (as the tests above do) finds its line.
+    server, log = logged_server
+    with server.client() as client:
+        for n in range(200):
+            client.get(f"/nowhere-{n}")
+            last = log.read_text().splitlines()[-1]
+            assert f"path=/v1/nowhere-{n} status=404 " in last, (n, last)

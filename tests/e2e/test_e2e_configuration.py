@@ -6,7 +6,7 @@ import subprocess
 import httpx
 import pytest
 
-from e2e.http_servers import TIM, clean_environment, created, json_of
+from e2e.http_servers import TIM, assert_error, clean_environment, created, json_of, seconds_during
 
 BAD_CONFIGURATIONS = {
     "port not a number": (["--port", "http"], {}, "--port"),
@@ -18,6 +18,7 @@ BAD_CONFIGURATIONS = {
     "expiry zero": ([], {"TIM_URL_EXPIRY_SECONDS": "0"}, "TIM_URL_EXPIRY_SECONDS"),
     "negative upload limit": ([], {"TIM_MAX_UPLOAD_BYTES": "-1"}, "TIM_MAX_UPLOAD_BYTES"),
     "fractional inline limit": ([], {"TIM_MAX_INLINE_UPLOAD_BYTES": "1.5"}, "TIM_MAX_INLINE_UPLOAD_BYTES"),
+    "no tags per image": ([], {"TIM_MAX_TAGS_PER_IMAGE": "0"}, "TIM_MAX_TAGS_PER_IMAGE"),
     "unknown database": ([], {"TIM_DATABASE_URL": "mysql://db/tim"}, "mysql://db/tim"),
     "sqlite without a path": ([], {"TIM_DATABASE_URL": "sqlite://"}, "sqlite://"),
     "unknown blob store": ([], {"TIM_BLOBSTORE_URL": "ftp://files"}, "ftp://files"),
@@ -78,18 +79,23 @@ def test_the_data_directory_is_created_and_environment_settings_apply(serve, tmp
         "TIM_DEFAULT_USER": "radiology",
         "TIM_MAX_UPLOAD_BYTES": "1000",
         "TIM_MAX_INLINE_UPLOAD_BYTES": "200",
+        "TIM_MAX_TAGS_PER_IMAGE": "2",
     }
     server = serve(data_dir, env=env)
     assert (data_dir / "tim.db").is_file() and not (tmp_path / "ignored").exists()
     with server.client() as client:
-        created = json_of(client.post("/images", json={"filename": "a.bin", "size": 1000}), 201)
-        assert created["upload_url"].startswith("https://images.example.com/tim/v1/blobs/")
-        expires = int(httpx.URL(created["upload_url"]).params["expires"])
-        image = json_of(client.get(f"/images/{created['id']}"), 200)
+        made, during = seconds_during(lambda: created(client, "/images", {"filename": "a.bin", "size": 1000}))
+        assert made["upload_url"].startswith("https://images.example.com/tim/v1/blobs/")
+        expires = int(httpx.URL(made["upload_url"]).params["expires"])
+        image = json_of(client.get(f"/images/{made['id']}"), 200)
         assert image["created_by"] == "radiology"
-        assert image["created_timestamp"] + 60 <= expires <= image["created_timestamp"] + 62
+        # Signed 60 s after a moment of the request, no earlier than the record was made.
+        assert expires - 60 in during and image["created_timestamp"] <= expires - 60
         assert client.post("/images", json={"filename": "a.bin", "size": 1001}).status_code == 400
         assert client.post("/upload", json={"filename": "a.bin", "image_data": "A" * 200}).status_code == 413
+        assert_error(client.put(f"/images/{made['id']}", json={"tags": ["a", "b", "c"]}), 400, "tags")
+        retagged = json_of(client.put(f"/images/{made['id']}", json={"tags": ["b", "a", "b"]}), 200)
+        assert [tag["name"] for tag in retagged["tags"]] == ["a", "b"]
 
 
 def test_several_workers_serve_one_data_directory(serve, tmp_path):

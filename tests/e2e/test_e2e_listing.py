@@ -8,8 +8,11 @@ from e2e.http_servers import json_of, next_second
 
 @pytest.fixture(scope="module")
 def catalog(module_server):
-    """Five images over two seconds: A, B at `first`, then C, D, E at `second`.
-    A and E are pending (never uploaded); the others are uploaded."""
+    """Five images: A and B, then, at least a second later, C, D and E.
+    A and E are pending (never uploaded); the others are uploaded. `first` is
+    B's created_timestamp and `second` C's; under load the clock may tick
+    between any two images, so `created` holds what the server recorded for
+    each, and no test assumes two images share a second."""
     with module_server.client() as client:
 
         def pending(tags):
@@ -26,7 +29,15 @@ def catalog(module_server):
         d, _ = uploaded(["Head_CT"])
         e = pending([])
         tags = {tag["name"]: tag["id"] for tag in json_of(client.get("/tags"), 200)["results"]}
-    return {"A": a, "B": b, "C": c, "D": d, "E": e, "first": first, "second": second, "tags": tags}
+        recorded = {image["id"]: image["created_timestamp"] for image in json_of(client.get("/images"), 200)["results"]}
+    ids = {"A": a, "B": b, "C": c, "D": d, "E": e}
+    created = {name: recorded[image_id] for name, image_id in ids.items()}
+    return ids | {"first": first, "second": second, "created": created, "tags": tags}
+
+
+def created_within(catalog, start, end):
+    """The rule restated: newest first, the images created within [start, end]."""
+    return "".join(name for name in "EDCBA" if start <= catalog["created"][name] <= end)
 
 
 def names(catalog, page):
@@ -54,12 +65,14 @@ def test_pages_neither_overlap_nor_skip(client, catalog):
 
 
 def test_date_bounds_are_inclusive_and_zero_is_unbounded(client, catalog):
-    first, second = catalog["first"], catalog["second"]
+    first, second, created = catalog["first"], catalog["second"], catalog["created"]
     assert listed(client, catalog, "/images", start_timestamp=second)[0] == "EDC"
     assert listed(client, catalog, "/images", end_timestamp=first)[0] == "BA"
-    assert listed(client, catalog, "/images", start_timestamp=first, end_timestamp=first)[0] == "BA"
+    for name, timestamp in created.items():  # both bounds on an image's own second
+        order = listed(client, catalog, "/images", start_timestamp=timestamp, end_timestamp=timestamp)[0]
+        assert name in order and order == created_within(catalog, timestamp, timestamp)
     assert listed(client, catalog, "/images", start_timestamp=0, end_timestamp=0)[0] == "EDCBA"
-    order, meta = listed(client, catalog, "/images", end_timestamp=first - 1)
+    order, meta = listed(client, catalog, "/images", end_timestamp=created["A"] - 1)
     assert order == "" and meta["total_results"] == 0
 
 

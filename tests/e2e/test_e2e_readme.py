@@ -31,6 +31,7 @@ def test_the_walk_through_runs_as_written(serve, tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("downloaded the same bytes"), result.stdout
+    assert "128" in result.stdout.split(), result.stdout  # curl -r 0-127: a range, not the file
 
     with server.client() as client:
         images = json_of(client.get("/images"), 200)["results"]

@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 from e2e.http_servers import created, json_of
 from tim.entrypoints.bootstrap import Config
 from tim.entrypoints.http.app import create_app
+from tim.entrypoints.http.queries import NONE, Endpoint
 
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
 
@@ -54,6 +55,22 @@ def test_documented_path_parameters_match_the_templates(document):
     for path, item in document["paths"].items():
         declared = {p["name"] for p in resolved_parameters(document, item.get("parameters", [])) if p["in"] == "path"}
         assert declared == set(re.findall(r"{(\w+)}", path)), path
+
+
+def test_each_operation_takes_exactly_the_query_parameters_it_documents(document):
+    for route in create_app(Config()).routes:
+        # Endpoint refuses the query parameters an operation does not declare.
+        assert issubclass(route.endpoint, Endpoint), route.path
+        item = document["paths"][route.path.removeprefix("/v1")]
+        for method in METHODS:
+            if method == "head" or not hasattr(route.endpoint, method):
+                continue
+            documented = resolved_parameters(document, item.get("parameters", []) + item[method].get("parameters", []))
+            declared = route.endpoint.parameters.get(method, NONE)
+            assert {*declared.single, *declared.lists} == {p["name"] for p in documented if p["in"] == "query"}, (
+                method,
+                route.path,
+            )
 
 
 def resolved_parameters(document, parameters):

@@ -23,6 +23,7 @@ from tim.adapters.signed_urls import UrlSigner
 from tim.adapters.upload_checks import RationedUploadChecks
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
+from tim.domain.model.tags import DEFAULT_MAX_TAGS_PER_IMAGE
 from tim.domain.use_cases.manager import ImageManager
 from tim.domain.use_cases.tokens import OpenAccess, TokenManager
 from tim.ports.access import Authenticator, TokenRepository
@@ -53,6 +54,7 @@ class Config:
     data_dir: str | None = None
     url_expiry_seconds: int = field(default=DEFAULT_URL_EXPIRY_SECONDS, validator=validators.gt(0))
     max_image_bytes: int = field(default=DEFAULT_MAX_IMAGE_BYTES, validator=validators.gt(0))
+    max_tags_per_image: int = field(default=DEFAULT_MAX_TAGS_PER_IMAGE, validator=validators.gt(0))
     # PostgreSQL cancels any statement of tim's that runs longer than this.
     statement_timeout_seconds: int = field(default=DEFAULT_STATEMENT_TIMEOUT_SECONDS, validator=validators.gt(0))
 
@@ -64,7 +66,11 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
     except BaseException:
         repository.close()
         raise
-    settings = Settings(max_image_bytes=config.max_image_bytes, url_expiry_seconds=config.url_expiry_seconds)
+    settings = Settings(
+        max_image_bytes=config.max_image_bytes,
+        url_expiry_seconds=config.url_expiry_seconds,
+        max_tags_per_image=config.max_tags_per_image,
+    )
     return assemble(repository, blobs, clock=clock, settings=settings)
 
 

@@ -19,6 +19,7 @@ from attrs import frozen
 from tim.domain.model.errors import InvalidInput
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES, parse_principal
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS
+from tim.domain.model.tags import DEFAULT_MAX_TAGS_PER_IMAGE
 from tim.entrypoints.bootstrap import (
     AUTH_MODES,
     DEFAULT_STATEMENT_TIMEOUT_SECONDS,
@@ -47,6 +48,7 @@ SECRET = "TIM_SECRET"
 URL_EXPIRY_SECONDS = "TIM_URL_EXPIRY_SECONDS"
 MAX_UPLOAD_BYTES = "TIM_MAX_UPLOAD_BYTES"
 MAX_INLINE_UPLOAD_BYTES = "TIM_MAX_INLINE_UPLOAD_BYTES"
+MAX_TAGS_PER_IMAGE = "TIM_MAX_TAGS_PER_IMAGE"
 DEFAULT_USER_VARIABLE = "TIM_DEFAULT_USER"
 AUTH = "TIM_AUTH"
 JWT_JWKS_URL = "TIM_JWT_JWKS_URL"
@@ -93,6 +95,7 @@ class ServeSettings:
             MAX_UPLOAD_BYTES: str(core.max_image_bytes),
             STATEMENT_TIMEOUT: str(core.statement_timeout_seconds),
             MAX_INLINE_UPLOAD_BYTES: str(self.max_inline_upload_bytes),
+            MAX_TAGS_PER_IMAGE: str(core.max_tags_per_image),
             DEFAULT_USER_VARIABLE: self.default_user,
         }
         if core.secret:
@@ -139,6 +142,9 @@ def from_environment(
             URL_EXPIRY_SECONDS, variable(URL_EXPIRY_SECONDS) or DEFAULT_URL_EXPIRY_SECONDS, minimum=1
         ),
         max_image_bytes=whole_number(MAX_UPLOAD_BYTES, variable(MAX_UPLOAD_BYTES) or DEFAULT_MAX_IMAGE_BYTES, minimum=1),
+        max_tags_per_image=whole_number(
+            MAX_TAGS_PER_IMAGE, variable(MAX_TAGS_PER_IMAGE) or DEFAULT_MAX_TAGS_PER_IMAGE, minimum=1
+        ),
         statement_timeout_seconds=whole_number(
             STATEMENT_TIMEOUT, variable(STATEMENT_TIMEOUT) or DEFAULT_STATEMENT_TIMEOUT_SECONDS, minimum=1
         ),

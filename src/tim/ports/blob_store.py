@@ -36,8 +36,10 @@ class BlobStore(Protocol):
         Stores that receive signed PUTs through tim never replace an object:
         they raise ObjectExists, so of two racing uploads only one is kept."""
 
-    def get(self, key: str) -> Iterator[bytes]:
-        """The stored bytes in chunks. Raises NotFound."""
+    def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The stored bytes from `start` up to, not including, `end` (None:
+        the end of the file), in chunks; only those bytes are read. Callers
+        ask for bytes the file has: 0 <= start < end <= size. Raises NotFound."""
 
     def stat(self, key: str) -> int | None:
         """The size of the (permanent) file, or None when there is none."""

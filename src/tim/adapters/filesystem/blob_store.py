@@ -76,7 +76,7 @@ class FileBlobStore(ServedByTim):
             with suppress(OSError):
                 os.unlink(temporary)
 
-    def get(self, key: str) -> Iterator[bytes]:
+    def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._path(key)
         if path is None:
             raise _missing(key)
@@ -86,7 +86,15 @@ class FileBlobStore(ServedByTim):
                 file = open(path, "rb", buffering=0)  # FileChunks closes it
             except FileNotFoundError:
                 raise _missing(key) from None
-        return FileChunks(file, CHUNK_SIZE, doing)
+        chunks = FileChunks(file, CHUNK_SIZE, doing, limit=None if end is None else end - start)
+        if start:
+            try:
+                with storage_errors(doing):
+                    file.seek(start)
+            except BaseException:
+                chunks.close()
+                raise
+        return chunks
 
     def stat(self, key: str) -> int | None:
         path = self._path(key)

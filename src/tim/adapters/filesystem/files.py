@@ -57,26 +57,31 @@ def entries(path: Path) -> list[os.DirEntry[str]]:
 
 
 class FileChunks(Iterator[bytes]):
-    """The bytes of an open file in chunks. The file is closed once the
-    chunks are exhausted, on close(), or when the iterator is dropped."""
+    """The bytes of an open file in chunks, from where it stands, to its end
+    or for `limit` bytes. The file is closed once the chunks are exhausted,
+    on close(), or when the iterator is dropped."""
 
-    def __init__(self, file: BinaryIO, chunk_size: int, doing: str):
+    def __init__(self, file: BinaryIO, chunk_size: int, doing: str, limit: int | None = None):
         self._file = file
         self._chunk_size = chunk_size
         self._doing = doing
+        self._left = limit
 
     def __next__(self) -> bytes:
         if self._file.closed:
             raise StopIteration
+        size = self._chunk_size if self._left is None else min(self._chunk_size, self._left)
         try:
             with storage_errors(self._doing):
-                chunk = self._file.read(self._chunk_size)
+                chunk = self._file.read(size) if size else b""
         except BaseException:
             self.close()
             raise
         if not chunk:
             self.close()
             raise StopIteration
+        if self._left is not None:
+            self._left -= len(chunk)
         return chunk
 
     def close(self) -> None:

@@ -37,12 +37,13 @@ class MemoryBlobStore(ServedByTim):
             self._objects[key] = bytes(data)
             self._modified[key] = self._clock.now()
 
-    def get(self, key: str) -> Iterator[bytes]:
+    def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         with self._lock:
             data = self._objects.get(key)
         if data is None:
             raise NotFound(f"object {key} does not exist")
-        return (data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE))
+        end = len(data) if end is None else min(end, len(data))
+        return (data[i : min(i + CHUNK_SIZE, end)] for i in range(start, end, CHUNK_SIZE))
 
     def stat(self, key: str) -> int | None:
         with self._lock:

@@ -79,10 +79,12 @@ class S3BlobStore:
         with self._errors(image):
             put_streamed(self._client, self._bucket, image, chunks, size, self._part_size)
 
-    def get(self, key: str) -> Iterator[bytes]:
+    def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         image = self._object_key(IMAGES, key)
+        # HTTP's Range counts its last byte in: `end` is one past it.
+        wanted = {} if start == 0 and end is None else {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
         with self._errors(image):
-            body = self._client.get_object(Bucket=self._bucket, Key=image)["Body"]
+            body = self._client.get_object(Bucket=self._bucket, Key=image, **wanted)["Body"]
         return self._chunks(body, image)
 
     def _chunks(self, body: Any, name: str) -> Iterator[bytes]:

@@ -73,6 +73,14 @@ class SizeMismatch(TimError):
         self.received = received
 
 
+class RangeNotSatisfiable(TimError):
+    """A download asked for a range of bytes the file does not have."""
+
+    def __init__(self, size: int):
+        super().__init__(f"the range asked for is not within the file's {size} bytes")
+        self.size = size
+
+
 class TooLarge(TimError):
     """A request exceeds a configured size limit."""
 

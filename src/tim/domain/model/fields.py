@@ -20,6 +20,13 @@ _MAX_DIGITS = 19
 INT64_MAX = 2**63 - 1
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
+# What trimming removes: Unicode white space, less U+001C..U+001F, which
+# Python counts as white space but which are control characters (refused).
+WHITE_SPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace() and not "\x1c" <= c <= "\x1f")
+# Never in a name: control characters, format characters (invisible: bidi
+# overrides, zero-width spaces, BOM; they make a name look like another or
+# reorder what is shown around it) and lone surrogates (not storable as UTF-8).
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 
 
 def parse_int(field: str, value: object, *, minimum: int = -INT64_MAX - 1, maximum: int = INT64_MAX) -> int:
@@ -59,10 +66,16 @@ def require_text(field: str, value: object) -> str:
     return value
 
 
+def normalized_text(field: str, value: object) -> str:
+    """Text in Unicode NFC, so that a composed and a decomposed spelling
+    (`é` as one character or as `e` and a combining accent) are one name."""
+    return unicodedata.normalize("NFC", require_text(field, value))
+
+
 def first_forbidden_character(text: str, forbidden: str = "") -> str | None:
-    """The first character that is a control character, a lone surrogate
-    (not storable as UTF-8) or listed in `forbidden`."""
+    """The first character that is a control or format character, a lone
+    surrogate or listed in `forbidden`."""
     for char in text:
-        if char in forbidden or unicodedata.category(char) in ("Cc", "Cs"):
+        if char in forbidden or unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             return char
     return None

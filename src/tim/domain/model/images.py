@@ -8,7 +8,7 @@ import secrets
 from attrs import frozen
 
 from tim.domain.model.errors import InvalidInput
-from tim.domain.model.fields import first_forbidden_character, parse_int, require_text
+from tim.domain.model.fields import WHITE_SPACE, first_forbidden_character, normalized_text, parse_int, require_text
 from tim.domain.model.tags import Tag
 
 MAX_FILENAME_LENGTH = 255
@@ -17,11 +17,14 @@ DEFAULT_MAX_IMAGE_BYTES = 5 * 1024**3
 
 
 def parse_filename(value: object) -> str:
-    """1..255 characters, no `/`, `\\`, NUL or control characters. Only shown
-    to people and in downloads' Content-Disposition: storage keys never use it."""
-    filename = require_text("filename", value)
+    """In NFC, 1..255 characters, not only white space, no `/`, `\\`, control
+    or format characters. Kept as given otherwise (not trimmed). Only shown to
+    people and in downloads' Content-Disposition: storage keys never use it."""
+    filename = normalized_text("filename", value)
     if not filename:
         raise InvalidInput.of("filename", "must not be empty")
+    if not filename.strip(WHITE_SPACE):
+        raise InvalidInput.of("filename", "must not be only white space")
     if len(filename) > MAX_FILENAME_LENGTH:
         raise InvalidInput.of("filename", f"must be at most {MAX_FILENAME_LENGTH} characters")
     bad = first_forbidden_character(filename, "/\\")
@@ -39,7 +42,8 @@ def parse_size(value: object, maximum: int) -> int:
 
 def parse_principal(value: object, field: str = "created_by") -> str:
     """A caller's identity as the entrypoint established it (what
-    `created_by` records): 1..255 characters, no control characters."""
+    `created_by` records): 1..255 characters, no control or format
+    characters. Not normalized: an identity is compared exactly as issued."""
     principal = require_text(field, value)
     if not principal or len(principal) > MAX_PRINCIPAL_LENGTH or first_forbidden_character(principal):
         raise InvalidInput.of(field, f"must be 1..{MAX_PRINCIPAL_LENGTH} printable characters")

@@ -7,20 +7,19 @@ from collections.abc import Iterable
 from attrs import frozen
 
 from tim.domain.model.errors import InvalidInput
-from tim.domain.model.fields import first_forbidden_character, require_text
+from tim.domain.model.fields import WHITE_SPACE, first_forbidden_character, normalized_text
 
 MAX_TAG_NAME_LENGTH = 160
+DEFAULT_MAX_TAGS_PER_IMAGE = 256
 SEARCH_DELIMITER = "|"
-# What trimming removes: Unicode white space, less U+001C..U+001F, which
-# Python counts as white space but which are control characters (refused).
-WHITE_SPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace() and not "\x1c" <= c <= "\x1f")
 
 
 def parse_tag_name(value: object, field: str = "name") -> str:
-    """Trim a tag name and check it: 1..160 characters, no `|`, no control characters."""
-    name = require_text(field, value).strip(WHITE_SPACE)
+    """A tag name in NFC, trimmed, then checked: 1..160 characters, no `|`,
+    no control or format characters."""
+    name = normalized_text(field, value).strip(WHITE_SPACE)
     if not name:
-        raise InvalidInput.of(field, "must not be empty")
+        raise InvalidInput.of(field, "must not be empty or only white space")
     if len(name) > MAX_TAG_NAME_LENGTH:
         raise InvalidInput.of(field, f"must be at most {MAX_TAG_NAME_LENGTH} characters")
     bad = first_forbidden_character(name, SEARCH_DELIMITER)
@@ -31,14 +30,15 @@ def parse_tag_name(value: object, field: str = "name") -> str:
 
 def valid_tag_name(instance: object, attribute: object, value: object) -> None:
     """An attrs validator: `value` is a tag name exactly as parse_tag_name
-    returns it (checked and trimmed), so no adapter ever sees another."""
-    if parse_tag_name(value, getattr(attribute, "name", "name")) != value:
-        raise InvalidInput.of(getattr(attribute, "name", "name"), "must not start or end with white space")
+    returns it (checked, trimmed, NFC), so no adapter ever sees another."""
+    field = getattr(attribute, "name", "name")
+    if parse_tag_name(value, field) != value:
+        raise InvalidInput.of(field, "must be trimmed and in Unicode NFC")
 
 
-def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
+def parse_tag_names(values: object, field: str = "tags", maximum: int | None = None) -> tuple[str, ...]:
     """A list of tag names as given with an image: each checked, repeats collapsed,
-    first-seen order kept."""
+    first-seen order kept; at most `maximum` names once collapsed."""
     if values is None:
         return ()
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -46,6 +46,8 @@ def parse_tag_names(values: object, field: str = "tags") -> tuple[str, ...]:
     names: dict[str, None] = {}
     for index, value in enumerate(values):
         names[parse_tag_name(value, f"{field}[{index}]")] = None
+        if maximum is not None and len(names) > maximum:
+            raise InvalidInput.of(field, f"must name at most {maximum} tags")
     return tuple(names)
 
 

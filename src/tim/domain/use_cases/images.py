@@ -40,7 +40,7 @@ class Images:
             created_by=parse_principal(created_by),
             created_timestamp=self.ports.clock.now(),
             blob_key=new_blob_key(),
-            tag_names=parse_tag_names(tags),
+            tag_names=parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image),
         )
         upload_url = self.ports.blobs.upload_url(new.blob_key, new.size, self.ports.expires_at())
         return CreatedImage(self.ports.repository.add_image(new), upload_url)
@@ -56,7 +56,7 @@ class Images:
             created_by=parse_principal(created_by),
             created_timestamp=now,
             blob_key=new_blob_key(),
-            tag_names=parse_tag_names(tags),
+            tag_names=parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image),
             uploaded_timestamp=now,
         )
         if not data:
@@ -94,7 +94,7 @@ class Images:
 
     def update_image_tags(self, image_id: object, *, tags: object) -> ImageRecord:
         """Replace the image's tag set; missing tags are created."""
-        names = parse_tag_names(tags)
+        names = parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image)
         image = self.ports.repository.set_image_tags(self.records.image(image_id).id, names)
         if image is None:
             raise NotFound(f"image {image_id} does not exist")

@@ -91,6 +91,10 @@ class ImageManager:
     def repository(self) -> Repository:
         return self.ports.repository
 
+    @property
+    def settings(self) -> Settings:
+        return self.ports.settings
+
     def refresh_index(self) -> None:
         """Bring the search index up to date now (building it if need be),
         rather than at the next search."""

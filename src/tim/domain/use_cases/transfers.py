@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from attrs import frozen
 
+from tim.domain.model.downloads import ByteRange
 from tim.domain.model.errors import AccessDenied, AlreadyUploaded, NotFound, ObjectExists, SizeMismatch, UploadIncomplete
 from tim.domain.model.images import ImageRecord
 from tim.domain.use_cases.parts import Ports, Records
@@ -17,6 +18,8 @@ from tim.ports.blob_store import UploadState
 class Download:
     image: ImageRecord
     chunks: Iterator[bytes]
+    # The part a Range header asked for; None: the whole file.
+    byte_range: ByteRange | None = None
 
 
 @frozen
@@ -60,13 +63,17 @@ class Transfers:
             raise NotFound("this upload's image no longer exists")
         return self.records.present(stored)
 
-    def open_download(self, key: str, params: Mapping[str, str]) -> Download:
-        """A GET of a signed download URL: the image and its bytes."""
+    def open_download(self, key: str, params: Mapping[str, str], byte_range: object = None) -> Download:
+        """A GET of a signed download URL: the image and its bytes, all of
+        them or the one range `byte_range` (a Range header as received)
+        asks for; only those are read."""
         self.ports.blobs.check_signed_request("GET", key, params, self.ports.clock.now())
         image = self.ports.repository.get_image_by_blob_key(key)
         if image is None or not image.is_uploaded:
             raise NotFound("this image's file does not exist")
-        return Download(image, self.ports.blobs.get(key))
+        part = ByteRange.parse(byte_range, image.size)
+        chunks = self.ports.blobs.get(key) if part is None else self.ports.blobs.get(key, part.start, part.end)
+        return Download(image, chunks, part)
 
     def complete_upload(self, image_id: object) -> ImageRecord:
         """Confirm an upload made straight to the store: the object must

@@ -96,17 +96,28 @@ class AccessLogMiddleware:
         started_at, started = time.time(), time.perf_counter()
         scope[_NOTE] = access = AccessNote()
         status = 500  # unless a response starts: an error escaped every handler
+        written = False
+
+        def write_line() -> None:
+            nonlocal written
+            if not written:
+                written = True
+                self.sink.write(_fields(scope, access, status, started_at, time.perf_counter() - started))
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Before the last of the answer goes out: a client that has
+                # its answer finds the line already logged.
+                write_line()
             await send(message)
 
         try:
             await self.app(scope, receive, send_noting_status)
         finally:
-            self.sink.write(_fields(scope, access, status, started_at, time.perf_counter() - started))
+            write_line()
 
 
 def _fields(scope: Scope, access: AccessNote, status: int, started_at: float, seconds: float) -> dict[str, Any]:

@@ -12,7 +12,6 @@ the OpenAPI document, which only describes the API.
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
-from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -20,6 +19,7 @@ from tim.domain.model.access import Principal, Scope, Unauthenticated
 from tim.domain.use_cases.tokens import OpenAccess
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import authenticator
+from tim.entrypoints.http.queries import Endpoint
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 # Longer than any token tim issues and than usual identity provider JWTs;
@@ -61,7 +61,7 @@ async def authorize(request: Request, needed: Scope) -> Principal:
     return principal
 
 
-class Protected(HTTPEndpoint):
+class Protected(Endpoint):
     """An endpoint whose every method needs an authenticated caller."""
 
     async def dispatch(self) -> None:

@@ -17,7 +17,6 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
-from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,6 +26,7 @@ from tim.domain.model.images import ImageRecord
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.errors import error_response
+from tim.entrypoints.http.queries import SIGNED_URL, Endpoint, query
 from tim.entrypoints.http.responses import image_json
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ UPLOAD_THREADS = 16
 BODY_IDLE_SECONDS = 60
 
 
-class Blob(HTTPEndpoint):
+class Blob(Endpoint):
+    parameters = {"get": SIGNED_URL, "put": SIGNED_URL}
+
     async def put(self, request: Request) -> Response:
         """Store the body as the file of the image the URL was signed for:
         200 with the ImageRecord, now uploaded."""
@@ -50,7 +52,7 @@ class Blob(HTTPEndpoint):
         store = partial(
             manager(request).receive_upload,
             request.path_params["key"],
-            dict(request.query_params),
+            _signed(request),
             _chunks_from(stream),
             content_length=None if declared is None else int(declared),
         )
@@ -67,18 +69,45 @@ class Blob(HTTPEndpoint):
         return JSONResponse(image_json(image))
 
     async def get(self, request: Request) -> Response:
-        download = await run_in_threadpool(
-            manager(request).open_download, request.path_params["key"], dict(request.query_params)
-        )
+        """The file (200), or the one range a Range header asks for (206;
+        416 when the file has no such bytes; several ranges get the whole
+        file)."""
+        key = request.path_params["key"]
+        download = await run_in_threadpool(manager(request).open_download, key, _signed(request), _asked_range(request))
         note(request).image_id = download.image.id
         # Read the first chunk before answering, so that a store error still
         # becomes a JSON error response rather than a broken download.
         first = await run_in_threadpool(next, download.chunks, b"")
+        headers, part = download_headers(download.image), download.byte_range
+        if part is not None:
+            headers |= {"Content-Length": str(part.length), "Content-Range": part.content_range}
         return StreamingResponse(
             itertools.chain([first], download.chunks),
+            status_code=200 if part is None else 206,
             media_type=media_type(download.image.filename),
-            headers=download_headers(download.image),
+            headers=headers,
         )
+
+
+def _asked_range(request: Request) -> str | None:
+    """The Range asked for, unless If-Range names another version of the
+    file than ours (RFC 9110 section 13.1.5): then the whole file is sent.
+    Several Range headers are several ranges."""
+    ranges, ours = request.headers.getlist("range"), _etag(request.path_params["key"])
+    if not ranges or request.headers.get("if-range", ours) != ours:
+        return None
+    return ", ".join(ranges)
+
+
+def _etag(key: str) -> str:
+    # A stored file never changes and its key is never reused: the key is a strong validator.
+    return f'"{key}"'
+
+
+def _signed(request: Request) -> dict[str, str]:
+    """The signed URL's parameters that came (the signature check decides
+    which each method needs)."""
+    return {name: value for name, value in query(request).items() if isinstance(value, str)}
 
 
 def _chunks_from(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
@@ -110,4 +139,8 @@ def download_headers(image: ImageRecord) -> dict[str, str]:
         "Content-Disposition": attachment(image.filename),
         # Uploaded files are served as attachments, never sniffed into something runnable.
         "X-Content-Type-Options": "nosniff",
+        "Accept-Ranges": "bytes",
+        "ETag": _etag(image.blob_key),
+        # The URL is a credential for a private file: no shared or stored copies.
+        "Cache-Control": "private, no-store",
     }

@@ -156,14 +156,14 @@ def _problems(error: ClassValidationError) -> list[FieldProblem]:
             problems.append(FieldProblem(path.removeprefix(".") or "body", message))
     for extra in [] if unknown is None else unknown.exceptions:
         assert isinstance(extra, ForbiddenExtraKeysError)
-        problems += [FieldProblem(_printable(key), "is not a field of this request") for key in sorted(extra.extra_fields)]
+        problems += [FieldProblem(printable(key), "is not a field of this request") for key in sorted(extra.extra_fields)]
     # A body of thousands of wrong keys gets an answer of a readable size.
     if len(problems) > MAX_PROBLEMS:
         problems[MAX_PROBLEMS:] = [FieldProblem("body", f"and {len(problems) - MAX_PROBLEMS} more problems")]
     return problems
 
 
-def _printable(key: str) -> str:
+def printable(key: str) -> str:
     """A key as sent, with what cannot be shown or encoded (lone surrogates,
     control characters) escaped."""
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in key)

@@ -22,6 +22,7 @@ from tim.domain.model.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    RangeNotSatisfiable,
     SizeMismatch,
     StorageUnavailable,
     TagNameTaken,
@@ -42,6 +43,7 @@ STATUS_BY_ERROR: dict[type[TimError], int] = {
     Conflict: 409,  # also AlreadyUploaded and UploadIncomplete
     TagNameTaken: 409,
     TooLarge: 413,
+    RangeNotSatisfiable: 416,
     StorageUnavailable: 503,
     AuthenticationUnavailable: 503,
 }
@@ -68,13 +70,15 @@ def domain_error(request: Request, error: Exception) -> JSONResponse:
         # The details name internal hosts, users and paths: for the log, not the caller.
         log.warning("%s %s: %s", request.method, request.url.path, error.message)
         message = "a storage service is unavailable; try again later"
-    return error_response(status, message, _challenge(error), **extra)
+    return error_response(status, message, _headers(error), **extra)
 
 
-def _challenge(error: TimError) -> dict[str, str] | None:
+def _headers(error: TimError) -> dict[str, str] | None:
     """WWW-Authenticate as RFC 6750 spells it: a bare challenge when no
     credential came, invalid_token for a bad one, insufficient_scope with
-    the scope needed for a caller who may not."""
+    the scope needed for a caller who may not. A 416 tells the file's size."""
+    if isinstance(error, RangeNotSatisfiable):
+        return {"Content-Range": f"bytes */{error.size}"}
     if isinstance(error, Unauthenticated):
         return {"WWW-Authenticate": REALM + (', error="invalid_token"' if error.credential_given else "")}
     if isinstance(error, InsufficientScope):

@@ -16,7 +16,7 @@ from tim.entrypoints.http.bodies import (
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import caller, manager, options
-from tim.entrypoints.http.queries import image_filters
+from tim.entrypoints.http.queries import IMAGE_LIST, query
 from tim.entrypoints.http.responses import created_image_json, image_json, page_json
 
 # Sync methods run in Starlette's threadpool; async ones read the body on the
@@ -24,8 +24,10 @@ from tim.entrypoints.http.responses import created_image_json, image_json, page_
 
 
 class Images(Protected):
+    parameters = {"get": IMAGE_LIST}
+
     def get(self, request: Request) -> Response:
-        page = manager(request).list_images(**image_filters(request.query_params))
+        page = manager(request).list_images(**query(request))
         return JSONResponse(page_json(page, image_json))
 
     async def post(self, request: Request) -> Response:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tim.domain.model.images import MAX_FILENAME_LENGTH
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
+from tim.entrypoints.http.queries import Endpoint
 
 JSON = "application/json"
 
@@ -178,6 +178,7 @@ PATHS: dict[str, dict[str, Any]] = {
             _path("key", "The stored object, chosen by tim"),
             _query("expires", {"type": "string"}, "Part of the signature: when the URL expires", required=True),
             _query("signature", {"type": "string"}, "HMAC-SHA256 signature of the URL", required=True),
+            _query("length", {"type": "string"}, "Part of an upload URL's signature: the body length"),
         ],
         "put": {
             "operationId": "putFile",
@@ -200,13 +201,36 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "getFile",
             "tags": ["files"],
             "summary": "Download an image's file from its signed url (local stores)",
+            "description": "Honours a single byte range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`) with 206; "
+            "a range the file does not have is a 416 with `Content-Range: bytes */SIZE`; several ranges, or "
+            "another unit, get the whole file (200). Answers carry `Cache-Control: private, no-store`.",
+            "parameters": [
+                {
+                    "name": "Range",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "One byte range, e.g. bytes=0-1023",
+                },
+                {
+                    "name": "If-Range",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "The file's ETag: send the range only if the file is still that one",
+                },
+            ],
             "responses": {
                 "200": {
                     "description": "The file, with Content-Length and a Content-Disposition naming it",
                     "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                }
+                },
+                "206": {
+                    "description": "The range asked for, with Content-Range",
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+                },
             }
-            | _errors(403, 404),
+            | _errors(403, 404, 416),
         },
     },
     "/openapi.json": {
@@ -224,6 +248,15 @@ PATHS: dict[str, dict[str, Any]] = {
 _INTEGER = {"type": "integer"}
 _TIMESTAMP = {"type": "integer", "minimum": 0}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
+_TAG_NAMES = _STRINGS | {
+    "description": "Tag names (missing tags are created, repeats count once); at most TIM_MAX_TAGS_PER_IMAGE (256)"
+}
+_FILENAME = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_FILENAME_LENGTH,
+    "description": "Normalized to Unicode NFC; not only white space; no `/`, `\\`, control or format characters",
+}
 
 PARAMETERS = {
     "image_id": _path("image_id", "The image's id (a positive integer)"),
@@ -275,9 +308,9 @@ SCHEMAS: dict[str, Any] = {
         "additionalProperties": False,
         "required": ["filename", "size"],
         "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "filename": _FILENAME,
             "size": {"type": "integer", "minimum": 1, "description": "Bytes; at most TIM_MAX_UPLOAD_BYTES"},
-            "tags": _STRINGS,
+            "tags": _TAG_NAMES,
         },
     },
     "ImageCreatedResponse": {
@@ -295,16 +328,16 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "required": ["tags"],
-        "properties": {"tags": _STRINGS},
+        "properties": {"tags": _TAG_NAMES},
     },
     "UploadCreateInput": {
         "type": "object",
         "additionalProperties": False,
         "required": ["filename", "image_data"],
         "properties": {
-            "filename": {"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+            "filename": _FILENAME,
             "image_data": {"type": "string", "contentEncoding": "base64", "description": "The file, base64 encoded"},
-            "tags": _STRINGS,
+            "tags": _TAG_NAMES,
         },
     },
     "ImageRecord": {
@@ -346,8 +379,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {
                 "type": "string",
-                "description": f"Trimmed of surrounding white space, then 1..{MAX_TAG_NAME_LENGTH} characters;"
-                " no `|`, no control characters",
+                "description": f"Normalized to Unicode NFC and trimmed of surrounding white space, then "
+                f"1..{MAX_TAG_NAME_LENGTH} characters; no `|`, no control or format characters",
             }
         },
     },
@@ -385,6 +418,7 @@ ERROR_MEANINGS = {
     404: "No such record, or an id that is not a positive integer",
     409: "Conflicts with the current state",
     413: "The request body is too large",
+    416: "The file has no such range of bytes",
 }
 RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {
     "Error": _json("Error", "Any other error (405, 500, 503, ...)")
@@ -444,7 +478,7 @@ def document(server_url: str) -> dict[str, Any]:
     }
 
 
-class OpenApiDocument(HTTPEndpoint):
+class OpenApiDocument(Endpoint):
     async def get(self, request: Request) -> Response:
         # root_path: where a parent app mounted this one, so the server URL stays right.
         return JSONResponse(document(request.scope.get("root_path", "") + "/v1"))

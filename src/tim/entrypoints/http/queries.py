@@ -1,34 +1,86 @@
-"""Query-string parameters, handed to the use cases as the raw strings they
-arrived as: the domain parses and checks them (and names the field at fault)."""
+"""Query-string parameters: every endpoint declares, per method, the ones
+it takes, and a request naming any other is refused with 400 before the
+endpoint runs (as unknown JSON fields are), so that a typo such as
+`exact_tag=` can never return an unfiltered list.
+
+The values go to the use cases as the raw strings they arrived as: the
+domain parses and checks them (and names the field at fault).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
+from attrs import frozen
 from starlette.datastructures import QueryParams
+from starlette.endpoints import HTTPEndpoint
+from starlette.requests import Request
 
-from tim.domain.model.errors import InvalidInput
+from tim.domain.model.errors import FieldProblem, InvalidInput
+from tim.entrypoints.http.bodies import MAX_PROBLEMS, printable
 
-PAGING = ("page", "limit")
-IMAGE_FILTERS = ("start_timestamp", "end_timestamp", "uploaded_only", "created_by")
-
-
-def paging(query: QueryParams) -> dict[str, str | None]:
-    return _once(query, PAGING)
+_READ = "tim.query"
 
 
-def image_filters(query: QueryParams) -> dict[str, str | None]:
-    """Paging plus the filters of every image list."""
-    return _once(query, PAGING + IMAGE_FILTERS)
+@frozen
+class Parameters:
+    """The query parameters one method takes: each of `single` at most once;
+    `lists` (pipe-delimited terms) may also be repeated."""
+
+    single: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
+
+    def plus(self, *, single: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> Parameters:
+        return Parameters(self.single + single, self.lists + lists)
+
+    def read(self, query: QueryParams) -> dict[str, str | list[str] | None]:
+        """Every declared parameter's value (None, or [] for a list, when
+        absent). Raises InvalidInput naming each unknown parameter, or one
+        of `single` given more than once (rather than letting one of its
+        values silently win)."""
+        known = {*self.single, *self.lists}
+        unknown = [
+            FieldProblem(printable(name), "is not a parameter of this route") for name in query if name not in known
+        ]
+        if len(unknown) > MAX_PROBLEMS:  # thousands of them get an answer of a readable size
+            more = len(unknown) - MAX_PROBLEMS
+            unknown[MAX_PROBLEMS:] = [FieldProblem("query", f"and {more} more unknown parameters")]
+        if unknown:
+            raise InvalidInput(unknown)
+        repeated = [name for name in self.single if len(query.getlist(name)) > 1]
+        if repeated:
+            raise InvalidInput.of(repeated[0], "must be given once")
+        return {name: query.get(name) for name in self.single} | {name: query.getlist(name) for name in self.lists}
 
 
-def search_terms(query: QueryParams) -> dict[str, list[str]]:
-    """Each may be pipe-delimited and may also be repeated."""
-    return {"exact_tags": query.getlist("exact_tags"), "match_tags": query.getlist("match_tags")}
+NONE = Parameters()
+PAGING = Parameters(single=("page", "limit"))
+IMAGE_LIST = PAGING.plus(single=("start_timestamp", "end_timestamp", "uploaded_only", "created_by"))
+IMAGE_SEARCH = IMAGE_LIST.plus(lists=("exact_tags", "match_tags"))
+# What tim's own signed blob URLs carry; the signature check decides what
+# each method needs (a GET URL with a `length` is a tampered one: 403).
+SIGNED_URL = Parameters(single=("expires", "length", "signature"))
 
 
-def _once(query: QueryParams, names: tuple[str, ...]) -> dict[str, str | None]:
-    """Each parameter's value; one given twice is refused rather than
-    letting one of its values silently win."""
-    repeated = [name for name in names if len(query.getlist(name)) > 1]
-    if repeated:
-        raise InvalidInput.of(repeated[0], "must be given once")
-    return {name: query.get(name) for name in names}
+class Endpoint(HTTPEndpoint):
+    """The base of every tim endpoint: `parameters` maps a method ("get",
+    "put"...) to the query parameters it takes; a method not listed takes
+    none."""
+
+    parameters: ClassVar[Mapping[str, Parameters]] = {}
+
+    async def dispatch(self) -> None:
+        request = Request(self.scope, receive=self.receive)
+        method = request.method.lower()
+        if method == "head" and not hasattr(self, "head"):
+            method = "get"  # as HTTPEndpoint dispatches it
+        if hasattr(self, method):  # otherwise HTTPEndpoint answers 405
+            self.scope[_READ] = self.parameters.get(method, NONE).read(request.query_params)
+        await super().dispatch()
+
+
+def query(request: Request) -> dict[str, str | list[str] | None]:
+    """The values of the query parameters the endpoint declared for this
+    request's method, as Endpoint.dispatch read them."""
+    return request.scope[_READ]

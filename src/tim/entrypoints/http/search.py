@@ -7,12 +7,13 @@ from starlette.responses import JSONResponse, Response
 
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import manager
-from tim.entrypoints.http.queries import image_filters, search_terms
+from tim.entrypoints.http.queries import IMAGE_SEARCH, query
 from tim.entrypoints.http.responses import image_json, page_json
 
 
 class ImageSearch(Protected):
+    parameters = {"get": IMAGE_SEARCH}
+
     def get(self, request: Request) -> Response:
-        query = request.query_params
-        page = manager(request).search_images(**search_terms(query), **image_filters(query))
+        page = manager(request).search_images(**query(request))
         return JSONResponse(page_json(page, image_json))

@@ -10,13 +10,15 @@ from tim.entrypoints.http.bodies import TagInput, read_json
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import manager, options
-from tim.entrypoints.http.queries import image_filters, paging
+from tim.entrypoints.http.queries import IMAGE_LIST, PAGING, query
 from tim.entrypoints.http.responses import image_json, page_json, tag_json
 
 
 class Tags(Protected):
+    parameters = {"get": PAGING}
+
     def get(self, request: Request) -> Response:
-        return JSONResponse(page_json(manager(request).list_tags(**paging(request.query_params)), tag_json))
+        return JSONResponse(page_json(manager(request).list_tags(**query(request)), tag_json))
 
     async def post(self, request: Request) -> Response:
         body = await read_json(request, TagInput, options(request).max_body_bytes)
@@ -40,6 +42,8 @@ class Tag(Protected):
 
 
 class TagImages(Protected):
+    parameters = {"get": IMAGE_LIST}
+
     def get(self, request: Request) -> Response:
-        page = manager(request).list_tag_images(request.path_params["tag_id"], **image_filters(request.query_params))
+        page = manager(request).list_tag_images(request.path_params["tag_id"], **query(request))
         return JSONResponse(page_json(page, image_json))
