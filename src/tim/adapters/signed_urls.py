@@ -8,6 +8,7 @@ URL can only ever open the one object it was made for.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Mapping
 from urllib.parse import quote
@@ -16,14 +17,33 @@ from tim.domain.model.errors import AccessDenied
 from tim.ports.blob_store import UploadState
 
 
+_SHA256_BLOCK = 64
+# URLs made lately, by what they were made for: within a second, the
+# records on popular pages ask for the same ones again and again.
+REMEMBERED_URLS = 20_000
+
+
 class UrlSigner:
     def __init__(self, secret: bytes, base_url: str):
         if len(secret) < 16:
             raise ValueError("the URL signing secret must be at least 16 bytes")
         self._secret = secret
         self._base_url = base_url.rstrip("/")
+        self._made: dict[tuple[str, str, int, int | None], str] = {}
+        block = secret if len(secret) <= _SHA256_BLOCK else hashlib.sha256(secret).digest()
+        block = block.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
 
     def url(self, method: str, key: str, expires_at: int, length: int | None = None) -> str:
+        made = self._made.get((method, key, expires_at, length))
+        if made is None:
+            if len(self._made) >= REMEMBERED_URLS:
+                self._made.clear()
+            made = self._made[(method, key, expires_at, length)] = self._url(method, key, expires_at, length)
+        return made
+
+    def _url(self, method: str, key: str, expires_at: int, length: int | None) -> str:
         # Every part is digits or hex, which a query string takes as they
         # are: formatted directly, since a page of images signs a hundred.
         expires = str(expires_at)
@@ -48,8 +68,14 @@ class UrlSigner:
         return None if length is None else int(length)
 
     def _sign(self, method: str, key: str, params: Mapping[str, str]) -> str:
-        message = "\n".join([method, key, params["expires"], params.get("length") or ""])
-        return hmac.digest(self._secret, message.encode(), "sha256").hex()
+        message = "\n".join([method, key, params["expires"], params.get("length") or ""]).encode()
+        # HMAC-SHA256 from SHA-256 states keyed once (RFC 2104), which saves
+        # half the cost of hmac.digest's setting up of the key every time.
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 class ServedByTim:

@@ -19,7 +19,7 @@ import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from tim.domain.model.downloads import attachment, media_type
 from tim.domain.model.images import ImageRecord
@@ -27,7 +27,7 @@ from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.errors import error_response
 from tim.entrypoints.http.queries import SIGNED_URL, Endpoint, query
-from tim.entrypoints.http.responses import image_json
+from tim.entrypoints.http.responses import JSONResponse, image_json
 
 log = logging.getLogger(__name__)
 

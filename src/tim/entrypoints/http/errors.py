@@ -14,7 +14,6 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from tim.domain.model.access import AuthenticationUnavailable, InsufficientScope, Unauthenticated
 from tim.domain.model.errors import (
@@ -29,7 +28,7 @@ from tim.domain.model.errors import (
     TimError,
     TooLarge,
 )
-from tim.entrypoints.http.responses import tag_json
+from tim.entrypoints.http.responses import JSONResponse, tag_json
 
 log = logging.getLogger(__name__)
 

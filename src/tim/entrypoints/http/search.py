@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.queries import IMAGE_SEARCH, query
-from tim.entrypoints.http.responses import image_json, page_json
+from tim.entrypoints.http.responses import JSONResponse, image_json, page_json
 
 
 class ImageSearch(Protected):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tim.entrypoints.http.bodies import TagInput, read_json
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http.context import manager, options
 from tim.entrypoints.http.queries import IMAGE_LIST, PAGING, query
-from tim.entrypoints.http.responses import image_json, page_json, tag_json
+from tim.entrypoints.http.responses import JSONResponse, image_json, page_json, tag_json
 
 
 class Tags(Protected):
