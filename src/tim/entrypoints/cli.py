@@ -32,7 +32,6 @@ from tim.entrypoints.bootstrap import MEMORY, ConfigError, build_manager, build_
 
 CONFIG_ERROR_STATUS = 2
 FAILURE_STATUS = 1
-APP_FACTORY = "tim.entrypoints.http.app:app_from_environment"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +83,7 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def serve_command(arguments: argparse.Namespace) -> int:
-    import uvicorn  # here, not at the top: other subcommands need no web server
+    from tim.entrypoints import serving  # here, not at the top: other subcommands need no web server
 
     settings = configuration.from_environment(
         os.environ,
@@ -100,16 +99,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
     os.environ.update(settings.environment())
     logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
     logging.getLogger("tim").setLevel(logging.INFO)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        lifespan="on",
-        # uvicorn's access log would print signed URLs, signatures and all.
-        access_log=False,
-    )
+    serving.serve(settings.host, settings.port, settings.workers)
     return 0
 
 
