@@ -9,7 +9,6 @@ the store reads it.
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
@@ -19,7 +18,7 @@ import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from tim.domain.model.downloads import attachment, media_type
@@ -29,7 +28,6 @@ from tim.entrypoints.http.context import manager
 from tim.entrypoints.http.errors import error_response
 from tim.entrypoints.http.responses import image_json
 
-log = logging.getLogger(__name__)
 
 # An upload holds a worker thread while it waits for the client's bytes, so
 # uploads get threads of their own: slow or stalled clients can never take
@@ -56,9 +54,6 @@ class Blob(HTTPEndpoint):
         )
         try:
             image = await anyio.to_thread.run_sync(store, limiter=_upload_threads(request))
-        except ClientDisconnect:
-            log.info("a client went away during an upload; nothing was stored")
-            return error_response(400, "the upload was interrupted")
         except TimeoutError:
             return error_response(408, f"the upload sent nothing for {BODY_IDLE_SECONDS} s; nothing was stored")
         finally:
