@@ -51,6 +51,41 @@ def test_a_failing_source_stores_nothing(blob_store):
     assert blob_store.stat(key) is None
 
 
+def test_a_writer_stores_what_is_pushed_in_once_committed(blob_store):
+    key, data = new_blob_key(), bytes(range(256)) * 40
+    writer = blob_store.open_writer(key, len(data))
+    for chunk in chunks(data, 1000):
+        writer.write(chunk)
+        assert blob_store.stat(key) is None  # nothing to see before the commit
+    writer.commit()
+    assert b"".join(blob_store.get(key)) == data
+
+
+def test_a_writer_refuses_a_chunk_too_many_at_once(blob_store):
+    key = new_blob_key()
+    writer = blob_store.open_writer(key, 10)
+    writer.write(b"0123456789")
+    with pytest.raises(SizeMismatch):
+        writer.write(b"x")
+    writer.abort()
+    assert blob_store.stat(key) is None
+
+
+def test_a_writer_short_of_its_size_or_aborted_stores_nothing(blob_store):
+    short, aborted = new_blob_key(), new_blob_key()
+    writer = blob_store.open_writer(short, 10)
+    writer.write(b"012345678")
+    with pytest.raises(SizeMismatch):
+        writer.commit()
+    writer.abort()
+    writer = blob_store.open_writer(aborted, 3)
+    writer.write(b"abc")
+    writer.abort()
+    writer.abort()  # idempotent
+    assert blob_store.stat(short) is None and blob_store.stat(aborted) is None
+    assert not {short, aborted} & {o.key for o in blob_store.objects()}
+
+
 def test_urls_are_absolute_and_name_the_key(blob_store):
     key = new_blob_key()
     for url in (blob_store.upload_url(key, 10, NOW + 60), blob_store.download_url(key, "a b.dcm", NOW + 60)):

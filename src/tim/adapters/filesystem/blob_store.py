@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
+from tim.adapters.blob_writes import write_and_commit
 from tim.adapters.filesystem.files import (
     FileChunks,
     entries,
@@ -27,7 +28,7 @@ from tim.adapters.filesystem.files import (
 from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
 from tim.domain.model.images import is_blob_key
-from tim.ports.blob_store import StoredObject
+from tim.ports.blob_store import BlobWriter, StoredObject
 
 CHUNK_SIZE = 1024 * 1024
 # The shape of `new_blob_key()`. Nothing else can name a file, so no key can
@@ -55,26 +56,16 @@ class FileBlobStore(ServedByTim):
         self._remove_stale_temporaries()
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
+        write_and_commit(self.open_writer(key, size), chunks)
+
+    def open_writer(self, key: str, size: int) -> BlobWriter:
         final = self._path(key)
         if final is None:
             raise ValueError(f"{key!r} is not an object key made by tim")
         doing = f"the file store at {self._root} cannot store object {key}"
         with storage_errors(doing):
             fd, temporary = tempfile.mkstemp(prefix=f"{key}.", suffix=".part", dir=self._temporaries)
-        try:
-            _write_and_close(fd, chunks, size, doing)
-            with storage_errors(doing):
-                make_directory(final.parent)
-                try:
-                    # A link, unlike a rename, never replaces: of two racing
-                    # PUTs to one upload URL only the first is stored.
-                    os.link(temporary, final)
-                except FileExistsError:
-                    raise ObjectExists(f"object {key} is stored already") from None
-                fsync_directory(final.parent)
-        finally:  # the temporary goes, whether linked into place or not
-            with suppress(OSError):
-                os.unlink(temporary)
+        return _FileWriter(fd, Path(temporary), final, size, doing)
 
     def get(self, key: str) -> Iterator[bytes]:
         path = self._path(key)
@@ -144,29 +135,61 @@ class FileBlobStore(ServedByTim):
                         os.unlink(entry.path)
 
 
-def _write_and_close(fd: int, chunks: Iterable[bytes], size: int, doing: str) -> None:
-    """Write `size` bytes from `chunks` to `fd`, sync and close it; stop as
-    soon as the chunks run over."""
-    try:
-        with storage_errors(doing):
-            os.fchmod(fd, OBJECT_MODE)
-        received = 0
-        for chunk in chunks:  # the source's own errors pass through as they are
-            received += len(chunk)
-            if received > size:
-                raise SizeMismatch(size)
+class _FileWriter:
+    """An object written to a temporary file, linked into place by commit:
+    readers see the whole file or none."""
+
+    def __init__(self, fd: int, temporary: Path, final: Path, size: int, doing: str):
+        self._fd: int | None = fd
+        self._temporary: Path | None = temporary
+        self._final = final
+        self._size = size
+        self._doing = doing
+        self._received = 0
+        try:
             with storage_errors(doing):
-                write_all(fd, chunk)
-        if received != size:
-            raise SizeMismatch(size, received)
-        with storage_errors(doing):
-            os.fsync(fd)
-    except BaseException:
-        with suppress(OSError):
-            os.close(fd)
-        raise
-    with storage_errors(doing):
-        os.close(fd)
+                os.fchmod(fd, OBJECT_MODE)
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self._size:
+            raise SizeMismatch(self._size)
+        assert self._fd is not None, "written after commit or abort"
+        with storage_errors(self._doing):
+            write_all(self._fd, chunk)
+
+    def commit(self) -> None:
+        if self._received != self._size:
+            raise SizeMismatch(self._size, self._received)
+        assert self._fd is not None and self._temporary is not None, "committed after abort"
+        try:
+            with storage_errors(self._doing):
+                os.fsync(self._fd)
+                fd, self._fd = self._fd, None
+                os.close(fd)
+                make_directory(self._final.parent)
+                try:
+                    # A link, unlike a rename, never replaces: of two racing
+                    # PUTs to one upload URL only the first is stored.
+                    os.link(self._temporary, self._final)
+                except FileExistsError:
+                    raise ObjectExists(f"object {self._final.name} is stored already") from None
+                fsync_directory(self._final.parent)
+        finally:  # the temporary goes, whether linked into place or not
+            self.abort()
+
+    def abort(self) -> None:
+        fd, self._fd = self._fd, None
+        temporary, self._temporary = self._temporary, None
+        if fd is not None:
+            with suppress(OSError):
+                os.close(fd)
+        if temporary is not None:
+            with suppress(OSError):
+                os.unlink(temporary)
 
 
 def _missing(key: str) -> NotFound:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,14 +11,15 @@ from urllib.parse import urlsplit
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from tim.adapters.blob_writes import write_and_commit
 from tim.adapters.clock import SystemClock
 from tim.adapters.s3.client import new_client
 from tim.domain.model.downloads import attachment, media_type
 from tim.adapters.s3.errors import http_status, translated
-from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, put_streamed
+from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, StreamedPut
 from tim.domain.model.errors import NotFound, StorageUnavailable
 from tim.domain.model.images import is_blob_key
-from tim.ports.blob_store import StoredObject, UploadState
+from tim.ports.blob_store import BlobWriter, StoredObject, UploadState
 from tim.ports.clock import Clock
 
 IMAGES = "images"
@@ -75,9 +76,12 @@ class S3BlobStore:
         return cls(client if client is not None else new_client(), parts.netloc, parts.path)
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
+        write_and_commit(self.open_writer(key, size), chunks)
+
+    def open_writer(self, key: str, size: int) -> BlobWriter:
         image = self._object_key(IMAGES, key)
-        with self._errors(image):
-            put_streamed(self._client, self._bucket, image, chunks, size, self._part_size)
+        writer = StreamedPut(self._client, self._bucket, image, size, self._part_size)
+        return _Translated(writer, lambda: self._errors(image))
 
     def get(self, key: str) -> Iterator[bytes]:
         image = self._object_key(IMAGES, key)
@@ -226,3 +230,22 @@ class S3BlobStore:
 
     def _errors(self, name: str) -> AbstractContextManager[None]:
         return translated(self._bucket, self._endpoint, name)
+
+
+class _Translated:
+    """A writer whose S3 errors come out in the domain's words."""
+
+    def __init__(self, writer: BlobWriter, errors: Callable[[], AbstractContextManager[None]]):
+        self._writer = writer
+        self._errors = errors
+
+    def write(self, chunk: bytes) -> None:
+        with self._errors():
+            self._writer.write(chunk)
+
+    def commit(self) -> None:
+        with self._errors():
+            self._writer.commit()
+
+    def abort(self) -> None:
+        self._writer.abort()

@@ -39,6 +39,7 @@ from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
 from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
+from tim.entrypoints.http.pacing import BodyFloor
 from tim.entrypoints.http.search import ImageSearch
 from tim.entrypoints.http.tags import Tag, TagImages, Tags
 from tim.ports.access import Authenticator
@@ -66,12 +67,15 @@ def create_app(
     max_inline_upload_bytes: int = configuration.DEFAULT_MAX_INLINE_UPLOAD_BYTES,
     authenticator: Callable[[], Authenticator] | None = None,
     access_log: AccessLogSink | None = None,
+    body_floor: BodyFloor = BodyFloor(),
 ) -> Starlette:
     """The app, serving an ImageManager built from `manager` (a Config, or
     a function that builds one) for as long as the app's lifespan lasts.
     `authenticator` builds what checks callers (by default none is checked:
     every caller is `default_user`, with every scope); `access_log` is
-    where each request's line goes (by default stderr, as text)."""
+    where each request's line goes (by default stderr, as text);
+    `body_floor` the slowest a request body may arrive before it is given
+    up with 408."""
     parse_principal(default_user)  # fail now, not on every request
     build = (lambda: build_manager(manager)) if isinstance(manager, Config) else manager
     open_authenticator = authenticator or (lambda: OpenAccess.as_user(default_user))
@@ -97,7 +101,9 @@ def create_app(
     )
     # A trailing slash names no route (404), rather than a redirect.
     app.router.redirect_slashes = False
-    app.state.options = HttpOptions(default_user=default_user, max_body_bytes=max_inline_upload_bytes)
+    app.state.options = HttpOptions(
+        default_user=default_user, max_body_bytes=max_inline_upload_bytes, body_floor=body_floor
+    )
     app.state.manager = None
     app.state.authenticator = None
     return app
