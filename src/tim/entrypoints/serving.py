@@ -1,22 +1,40 @@
-"""`tim serve`'s HTTP server: the app under uvicorn, on a port checked first.
+"""`tim serve`'s HTTP server: the app under uvicorn, on a port checked
+first, with limits on request heads.
 
 uvicorn reports a port that is taken with a log line and exit status 3, and
 in a single process only after the app has started; tim promises one line
 and status 2 for every setting that cannot work, so it looks first.
+
+uvicorn gives a request head as long as the client likes: its keep-alive
+timeout stops at the first byte of a request, and httptools (unlike h11)
+buffers a head of any size. A slow head blocks nothing (each connection is
+an asyncio task), but each one held open costs a socket and its buffer, so
+`GuardedHttp` gives a head HEAD_TIMEOUT_SECONDS and MAX_HEAD_BYTES. The body
+has limits of its own, in the app (see http.pacing).
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import json
 import logging
 import socket
+from http import HTTPStatus
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tim.entrypoints.bootstrap import ConfigError
 
 APP_FACTORY = "tim.entrypoints.http.app:app_from_environment"
+# From a connection's start or the end of its previous response, the request
+# head (request line and headers) must be complete within this time...
+HEAD_TIMEOUT_SECONDS = 10.0
+# ...and this size (room for large bearer tokens).
+MAX_HEAD_BYTES = 64 * 1024
 
 
 def serve(host: str, port: int, workers: int) -> None:
@@ -32,6 +50,9 @@ def serve(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             lifespan="on",
+            http=GuardedHttp,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+            ws="none",  # tim has no WebSocket routes
             # uvicorn's access log would print signed URLs, signatures and all.
             access_log=False,
         )
@@ -65,3 +86,86 @@ def _bind_failure_told_by_tim(record: logging.LogRecord) -> bool:
     """Drop uvicorn's own line about a port taken in the meantime: serve()
     reports it as a ConfigError."""
     return not (isinstance(record.msg, OSError) and record.msg.errno == errno.EADDRINUSE)
+
+
+class HeadLimits:
+    """Mixed into a uvicorn HTTP protocol: a request head that is not
+    complete within `head_timeout` seconds gets 408, one larger than
+    `max_head_bytes` gets 431; either way the connection is closed. A
+    connection that sent nothing of a new request is just closed."""
+
+    head_timeout: float = HEAD_TIMEOUT_SECONDS
+    max_head_bytes: int = MAX_HEAD_BYTES
+    # What the uvicorn protocol provides:
+    cycle: Any
+    transport: asyncio.Transport
+    loop: asyncio.AbstractEventLoop
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        super().connection_made(transport)  # type: ignore[misc]
+        self._start_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # type: ignore[misc]
+        if not self._waiting_for_head():
+            self._head_bytes = 0
+            return
+        self._head_bytes += len(data)
+        if self._head_bytes > self.max_head_bytes:
+            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"a request head is at most {self.max_head_bytes} bytes")
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        self._head_bytes = 0
+        self._start_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _waiting_for_head(self) -> bool:
+        # uvicorn makes a request's cycle once its head is complete.
+        return self.cycle is None or self.cycle.response_complete
+
+    def _start_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        if not self._waiting_for_head() or self.transport.is_closing():
+            return  # a request is being served: its body has its own limits
+        if self._head_bytes == 0:
+            self.transport.close()  # idle: no request to answer
+            return
+        self._refuse(HTTPStatus.REQUEST_TIMEOUT, f"the request head did not arrive within {self.head_timeout:g} s")
+
+    def _refuse(self, status: HTTPStatus, message: str) -> None:
+        if self.transport.is_closing():
+            return
+        body = json.dumps({"code": status.value, "message": message}).encode()
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+
+
+class GuardedH11(HeadLimits, H11Protocol):
+    pass
+
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # httptools is not installed: h11 it is, as uvicorn would choose
+    GuardedHttp: type[asyncio.Protocol] = GuardedH11
+else:
+
+    class GuardedHttpTools(HeadLimits, HttpToolsProtocol):
+        pass
+
+    GuardedHttp = GuardedHttpTools
