@@ -1,5 +1,7 @@
 """One contract for every blob store."""
 
+import os
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -156,3 +158,15 @@ def test_every_store_checks_its_signed_urls_or_leaves_them_to_its_server(blob_st
     else:
         with pytest.raises(NotFound):
             self_served(blob_store, blob_store.upload_url(new_blob_key(), 10, NOW + 60), "PUT")
+
+
+def test_a_sweep_of_temporaries_leaves_writes_in_progress_alone(blob_store):
+    key, part = new_blob_key(), os.urandom(9 * 1024 * 1024)  # past S3's first part: a multipart upload is open
+    writer = blob_store.open_writer(key, 2 * len(part))
+    writer.write(part)
+    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) - 60) == 0
+    writer.write(part)
+    writer.commit()
+    assert blob_store.stat(key) == 2 * len(part)
+    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) + 3600) == 0  # stored files are no temporaries
+    assert blob_store.stat(key) == 2 * len(part)

@@ -107,9 +107,9 @@ def add_reconcile(commands: argparse._SubParsersAction) -> None:
     reconcile = commands.add_parser(
         "reconcile",
         help="settle what interrupted uploads and deletes left behind",
-        description="Confirm or reject every pending upload; optionally expire old pending records and remove "
-        "objects that no record refers to. Safe to run at any time, from cron or a scheduler, "
-        "next to running servers. Uses the same TIM_* settings as `tim serve`.",
+        description="Confirm or reject every pending upload and remove what crashed uploads left half-written; "
+        "optionally expire old pending records and remove objects that no record refers to. Safe to run at any "
+        "time, from cron or a scheduler, next to running servers. Uses the same TIM_* settings as `tim serve`.",
     )
     reconcile.add_argument("--data-dir", help="as for `tim serve`")
     reconcile.add_argument(
@@ -126,8 +126,9 @@ def add_reconcile(commands: argparse._SubParsersAction) -> None:
     reconcile.add_argument(
         "--orphan-grace",
         metavar="SECONDS",
-        help=f"the grace period of --remove-orphans (default {Settings().orphan_grace_seconds}): a one-shot "
-        "upload stores its file a moment before its record, so younger objects are left alone",
+        help=f"the grace period of --remove-orphans and of half-written files (default "
+        f"{Settings().orphan_grace_seconds}): a one-shot upload stores its file a moment before its record, "
+        "so younger objects are left alone",
     )
     reconcile.set_defaults(run=reconcile_command)
 

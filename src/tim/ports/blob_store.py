@@ -69,6 +69,11 @@ class BlobStore(Protocol):
         """Every stored object (uploaded or still at its upload URL), for
         sweeps that look for unreferenced ones. Fetched in batches."""
 
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """Remove what interrupted writes left behind (half-written files,
+        incomplete multipart uploads) last written to before `older_than`
+        (a Unix time), never one still being written; return how many."""
+
     def discard_upload(self, key: str) -> None:
         """Remove what sits at the upload URL of `key` (a replayed PUT after
         confirmation), leaving the confirmed file alone."""

@@ -8,10 +8,10 @@ rename: a reader sees the whole file or none.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -35,9 +35,6 @@ CHUNK_SIZE = 1024 * 1024
 # reach outside the store ("../x", "/etc/passwd", "AB" + ...).
 SHARD_SHAPE = re.compile(r"[0-9a-f]{2}")
 OBJECT_MODE = 0o640
-# Temporaries this old are left by a killed process; younger ones may still
-# be written by another process sharing the folder.
-STALE_TEMPORARY_SECONDS = 3600
 
 
 class FileBlobStore(ServedByTim):
@@ -53,7 +50,6 @@ class FileBlobStore(ServedByTim):
         with storage_errors(f"the file store at {self._root} cannot be opened"):
             self._objects.mkdir(parents=True, exist_ok=True)
             self._temporaries.mkdir(exist_ok=True)
-        self._remove_stale_temporaries()
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
         write_and_commit(self.open_writer(key, size), chunks)
@@ -108,6 +104,21 @@ class FileBlobStore(ServedByTim):
             yield from found
 
 
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """A temporary is being written for as long as its writer holds a
+        lock on it (flock; the kernel drops it when the writer's process
+        dies, however it dies), so only unlocked ones are removed. The age
+        covers the instant between creating a temporary and locking it."""
+        removed = 0
+        with storage_errors(f"the file store at {self._root} cannot list its temporary files"):
+            found = entries(self._temporaries)
+        for entry in found:
+            with suppress(FileNotFoundError):  # finished meanwhile
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    with storage_errors(f"the file store at {self._root} cannot remove {entry.path}"):
+                        removed += _remove_unless_locked(Path(entry.path))
+        return removed
+
     def _path(self, key: str) -> Path | None:
         """Where the object `key` lives, or None when `key` cannot name one."""
         if not isinstance(key, str) or not is_blob_key(key):
@@ -125,16 +136,6 @@ class FileBlobStore(ServedByTim):
             if entry.is_file(follow_symlinks=False):
                 yield StoredObject(entry.name, status.st_size, int(status.st_mtime))
 
-    def _remove_stale_temporaries(self) -> None:
-        """Best effort: files a killed process left half-written."""
-        cutoff = time.time() - STALE_TEMPORARY_SECONDS
-        with suppress(OSError):
-            for entry in entries(self._temporaries):
-                with suppress(OSError):
-                    if not entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
-
-
 class _FileWriter:
     """An object written to a temporary file, linked into place by commit:
     readers see the whole file or none."""
@@ -148,6 +149,8 @@ class _FileWriter:
         self._received = 0
         try:
             with storage_errors(doing):
+                # Held until the writer is done: the sweep leaves locked temporaries alone.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 os.fchmod(fd, OBJECT_MODE)
         except BaseException:
             self.abort()
@@ -167,9 +170,7 @@ class _FileWriter:
         assert self._fd is not None and self._temporary is not None, "committed after abort"
         try:
             with storage_errors(self._doing):
-                os.fsync(self._fd)
-                fd, self._fd = self._fd, None
-                os.close(fd)
+                os.fsync(self._fd)  # kept open (and locked) until linked into place
                 make_directory(self._final.parent)
                 try:
                     # A link, unlike a rename, never replaces: of two racing
@@ -184,12 +185,26 @@ class _FileWriter:
     def abort(self) -> None:
         fd, self._fd = self._fd, None
         temporary, self._temporary = self._temporary, None
+        if temporary is not None:  # removed while still locked by this writer
+            with suppress(OSError):
+                os.unlink(temporary)
         if fd is not None:
             with suppress(OSError):
                 os.close(fd)
-        if temporary is not None:
-            with suppress(OSError):
-                os.unlink(temporary)
+
+
+def _remove_unless_locked(path: Path) -> int:
+    """1 if `path` was removed, 0 if a writer holds it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        os.unlink(path)
+        return 1
+    finally:
+        os.close(fd)
 
 
 def _missing(key: str) -> NotFound:

@@ -120,6 +120,36 @@ class S3BlobStore:
                             at_upload_url=folder == UPLOADS,
                         )
 
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """Abort the multipart uploads of puts that never finished (a
+        process killed mid-way): S3 keeps their parts, and bills them,
+        forever. An upload is judged by its last part, as S3 cannot tell
+        whether its writer still lives."""
+        aborted = 0
+        start = self._prefix + "/" if self._prefix else ""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=start)
+        with self._errors(start + "*"):
+            for page in pages:
+                for upload in page.get("Uploads", ()):
+                    if self._is_tims(upload["Key"]) and self._last_written(upload) < older_than:
+                        self._client.abort_multipart_upload(
+                            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        return aborted
+
+    def _is_tims(self, name: str) -> bool:
+        """Whether tim made `name`: others' uploads under the prefix are left alone."""
+        folder = next((self._folder(f) for f in (IMAGES, UPLOADS) if name.startswith(self._folder(f))), None)
+        return folder is not None and is_blob_key(name[len(folder) :])
+
+    def _last_written(self, upload: dict[str, Any]) -> float:
+        pages = self._client.get_paginator("list_parts").paginate(
+            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        times = [upload["Initiated"]] + [part["LastModified"] for page in pages for part in page.get("Parts", ())]
+        return max(times).timestamp()
+
     def confirm_upload(self, key: str, size: int) -> UploadState:
         upload = self._object_key(UPLOADS, key)
         # Each round looks afresh, so a concurrent confirmation (another

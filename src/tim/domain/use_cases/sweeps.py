@@ -27,6 +27,7 @@ class SweepReport:
     expired: int = 0  # pending records older than the limit, removed
     orphans: int = 0  # objects no record refers to, removed
     replays: int = 0  # PUTs to the upload URL of an already stored image, removed
+    temporaries: int = 0  # half-written files of interrupted uploads, removed
 
 
 class SweepUseCases(TagUseCases):
@@ -34,7 +35,8 @@ class SweepUseCases(TagUseCases):
         """Confirm or reject every pending upload; with `expire_pending_after`
         (seconds), remove pending records older than that; with
         `remove_orphans`, remove objects that no record refers to and
-        replayed uploads (only ones older than the grace period)."""
+        replayed uploads (only ones older than the grace period). Always
+        remove stale temporaries (see remove_stale_temporaries)."""
         max_age = None if expire_pending_after is None else parse_int("expire_pending_after", expire_pending_after, minimum=0)
         report = SweepReport()
         now = self.clock.now()
@@ -52,8 +54,14 @@ class SweepUseCases(TagUseCases):
                     report.expired += 1
         if remove_orphans:
             self._remove_orphans(report, older_than=now - self.settings.orphan_grace_seconds)
+        report.temporaries = self.remove_stale_temporaries()
         log.info("sweep: %s", report)
         return report
+
+    def remove_stale_temporaries(self) -> int:
+        """Remove what uploads interrupted by a crash left half-written in
+        the blob store, once untouched for the grace period; how many."""
+        return self.blobs.remove_stale_temporaries(older_than=self.clock.now() - self.settings.orphan_grace_seconds)
 
     def _remove_orphans(self, report: SweepReport, *, older_than: int) -> None:
         for stored in self.blobs.objects():
