@@ -62,7 +62,8 @@ def test_a_running_server_sweeps_temporaries_by_itself(tmp_path):
         leftover = temporaries / "0123456789abcdef0123456789abcdef.dead.part"  # as a killed server leaves it
         leftover.write_bytes(b"half")
         age(leftover, HOURS_AGO)
-        image = created(httpx.Client(base_url=f"{server.origin}/v1"), "/images", {"filename": "a.dcm", "size": 1000})
+        with httpx.Client(base_url=f"{server.origin}/v1") as client:
+            image = created(client, "/images", {"filename": "a.dcm", "size": 1000})
         with start_put(image["upload_url"], 1000, b"x" * 10):  # stalled, but within the floor's window
             [writing] = eventually(
                 lambda: [p for p in temporaries.iterdir() if p != leftover], bool, seconds=10, what="the upload's file"
