@@ -2,19 +2,15 @@
 logs it as the client's doing (status 499 in the access log, no traceback)
 and stores nothing."""
 
-import socket
 from urllib.parse import urlsplit
 
 from e2e.http_servers import created, eventually, json_of
+from e2e.slow_clients import connect
 
 
 def send_half_and_leave(origin: str, method: str, target: str, declared: int, sent: bytes, headers: str = "") -> None:
-    parts = urlsplit(origin)
-    with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
-        connection.sendall(
-            f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{headers}"
-            f"Content-Length: {declared}\r\n\r\n".encode() + sent
-        )
+    head = f"{method} {target} HTTP/1.1\r\nHost: tim\r\n{headers}Content-Length: {declared}\r\n\r\n"
+    connect(origin, head.encode() + sent).close()
 
 
 def access_lines(server, method: str, path: str) -> list[str]:

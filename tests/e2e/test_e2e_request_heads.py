@@ -6,13 +6,13 @@ Here a head gets 1 s and 4 KiB."""
 
 import json
 import socket
-import threading
 import time
 
 import httpx
 import pytest
 
 from e2e.http_servers import serving
+from e2e.slow_clients import connect, trickling
 from tim.entrypoints import serving as tim_serving
 from tim.entrypoints.bootstrap import Config
 from tim.entrypoints.http.app import create_app
@@ -27,11 +27,6 @@ def origin(request):
     protocol = type("Quick" + request.param.__name__, (request.param,), {"head_timeout": 1.0, "max_head_bytes": 4096})
     with serving(create_app(Config()), http=protocol, h11_max_incomplete_event_size=4096) as server:
         yield server.origin
-
-
-def connect(origin: str) -> socket.socket:
-    host, port = origin.removeprefix("http://").split(":")
-    return socket.create_connection((host, int(port)), timeout=10)
 
 
 def answer(connection: socket.socket) -> bytes:
@@ -55,38 +50,21 @@ def json_error(received: bytes, status: int) -> dict:
 
 
 def test_a_stalled_head_gets_408_and_is_closed(origin):
-    with connect(origin) as connection:
-        connection.sendall(b"GET /v1/tags HTTP/1.1\r\nHost: tim\r\n")
+    with connect(origin, b"GET /v1/tags HTTP/1.1\r\nHost: tim\r\n") as connection:
         started = time.monotonic()
         json_error(answer(connection), 408)
         assert time.monotonic() - started < 5
 
 
 def test_a_trickling_head_gets_408_and_is_closed(origin):
-    stop = threading.Event()
-    with connect(origin) as connection:
-        connection.sendall(b"GET /v1/tags HTTP/1.1\r\nX-Slow: ")
-
-        def drip():
-            while not stop.wait(0.1):
-                try:
-                    connection.sendall(b"a")
-                except OSError:
-                    return
-
-        dripping = threading.Thread(target=drip, daemon=True)
-        dripping.start()
-        try:
+    with connect(origin, b"GET /v1/tags HTTP/1.1\r\nX-Slow: ") as connection:
+        with trickling([connection], 0.1):
             received = answer(connection)
-        finally:
-            stop.set()
-            dripping.join()
     assert received == b"" or json_error(received, 408)  # a reset may beat the answer to a client still sending
 
 
 def test_a_head_too_large_is_refused_without_waiting_for_its_end(origin):
-    with connect(origin) as connection:
-        connection.sendall(b"GET /v1/tags HTTP/1.1\r\nHost: tim\r\n")
+    with connect(origin, b"GET /v1/tags HTTP/1.1\r\nHost: tim\r\n") as connection:
         try:
             for _ in range(100):
                 connection.sendall(b"X-Big: " + b"b" * 1000 + b"\r\n")

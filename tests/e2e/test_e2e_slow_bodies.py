@@ -4,15 +4,15 @@ however long it takes. The floor here is 1000 bytes/s over 1 s windows."""
 
 import json
 import socket
-import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from e2e.http_servers import created, free_port, json_of, serving
+from e2e.slow_clients import connect, put_head, trickling
 from tim.entrypoints.bootstrap import Config
 from tim.entrypoints.http.app import create_app
 from tim.entrypoints.http.pacing import BodyFloor
@@ -39,28 +39,6 @@ def tim(tmp_path):
         yield Tim(server.origin, f"{tmp_path}/files")
 
 
-def start_request(origin: str, head: str, first: bytes) -> socket.socket:
-    parts = urlsplit(origin)
-    connection = socket.create_connection((parts.hostname, parts.port), timeout=10)
-    connection.sendall(head.encode() + first)
-    return connection
-
-
-def trickle(connection: socket.socket, stop: threading.Event, every: float = 0.1) -> threading.Thread:
-    """Send one byte every `every` seconds (10 bytes/s) until stopped or refused."""
-
-    def drip():
-        while not stop.wait(every):
-            try:
-                connection.sendall(b"a")
-            except OSError:
-                return
-
-    thread = threading.Thread(target=drip, daemon=True)
-    thread.start()
-    return thread
-
-
 def response_of(connection: socket.socket) -> tuple[int, dict]:
     """Status and JSON body of the answer, read by its Content-Length: a
     client still sending when the server closes may then get a reset."""
@@ -76,26 +54,21 @@ def response_of(connection: socket.socket) -> tuple[int, dict]:
     return int(lines[0].split()[1]), json.loads(body)
 
 
-def put_head(upload_url: str, length: int) -> str:
-    parts = urlsplit(upload_url)
-    return f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n\r\n"
-
-
 JSON_HEAD = "POST /v1/tags HTTP/1.1\r\nHost: tim\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
 
 
-@pytest.mark.parametrize("trickling", [False, True], ids=["stalled", "trickling"])
-def test_a_slow_upload_gets_408_and_stores_nothing(tim, trickling):
+def slow_answer(url: str, first_bytes: bytes, trickle: bool) -> tuple[int, dict]:
+    """The answer to a request that stalls after `first_bytes`, or trickles."""
+    with connect(url, first_bytes) as connection:
+        with trickling([connection], 0.1) if trickle else nullcontext():  # 10 bytes/s
+            return response_of(connection)
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickling"])
+def test_a_slow_upload_gets_408_and_stores_nothing(tim, trickle):
     with httpx.Client(base_url=tim.api, timeout=10) as client:
         image = created(client, "/images", {"filename": "slow.dcm", "size": 5000})
-        stop = threading.Event()
-        with start_request(tim.origin, put_head(image["upload_url"], 5000), b"xx") as connection:
-            if trickling:
-                trickle(connection, stop)
-            try:
-                status, body = response_of(connection)
-            finally:
-                stop.set()
+        status, body = slow_answer(image["upload_url"], put_head(image["upload_url"], 5000) + b"xx", trickle)
         assert (status, body["code"]) == (408, 408) and "nothing was stored" in body["message"], body
         assert json_of(client.get(f"/images/{image['id']}"), 200)["uploaded_timestamp"] is None
         assert list(Path(tim.temporaries).iterdir()) == []
@@ -104,16 +77,9 @@ def test_a_slow_upload_gets_408_and_stores_nothing(tim, trickling):
         assert stored["uploaded_timestamp"] is not None
 
 
-@pytest.mark.parametrize("trickling", [False, True], ids=["stalled", "trickling"])
-def test_a_slow_json_body_gets_408_and_changes_nothing(tim, trickling):
-    stop = threading.Event()
-    with start_request(tim.origin, JSON_HEAD, b'{"name": "') as connection:
-        if trickling:
-            trickle(connection, stop)
-        try:
-            status, body = response_of(connection)
-        finally:
-            stop.set()
+@pytest.mark.parametrize("trickle", [False, True], ids=["stalled", "trickling"])
+def test_a_slow_json_body_gets_408_and_changes_nothing(tim, trickle):
+    status, body = slow_answer(tim.origin, JSON_HEAD.encode() + b'{"name": "', trickle)
     assert (status, body["code"]) == (408, 408), body
     assert json_of(httpx.get(f"{tim.api}/tags"), 200)["meta"]["total_results"] == 0
 

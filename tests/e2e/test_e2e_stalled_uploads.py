@@ -2,33 +2,19 @@
 hundred uploads, JSON bodies or request heads stalled or trickling, a
 normal upload and a normal list are answered at once."""
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit
+from contextlib import contextmanager, nullcontext
 
 import httpx
 import pytest
 
 from e2e.http_servers import created, json_of
+from e2e.slow_clients import connect, put_head, trickling
 
 CROWD = 100  # far more than every thread tim has for uploads (16) and for the rest (40)
 PROMPT_SECONDS = 1
 TRICKLE_SECONDS = 0.5
-
-
-def connect(origin: str, first_bytes: bytes) -> socket.socket:
-    parts = urlsplit(origin)
-    connection = socket.create_connection((parts.hostname, parts.port), timeout=10)
-    connection.sendall(first_bytes)
-    return connection
-
-
-def put_head(upload_url: str, length: int) -> bytes:
-    parts = urlsplit(upload_url)
-    return f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n\r\n".encode()
 
 
 def json_head(length: int) -> bytes:
@@ -50,27 +36,12 @@ SLOW_CLIENTS = {
 
 
 @contextmanager
-def slow_clients(origin: str, first_bytes: bytes, trickle: bool) -> Iterator[list[socket.socket]]:
+def slow_clients(origin: str, first_bytes: bytes, trickle: bool) -> Iterator[None]:
     connections = [connect(origin, first_bytes) for _ in range(CROWD)]
-    stop = threading.Event()
-
-    def drip() -> None:
-        while not stop.wait(TRICKLE_SECONDS):
-            for connection in connections:
-                try:
-                    connection.sendall(b"a")
-                except OSError:
-                    pass  # given up by the server: that is allowed
-
-    dripping = threading.Thread(target=drip, daemon=True)
-    if trickle:
-        dripping.start()
     try:
-        yield connections
+        with trickling(connections, TRICKLE_SECONDS) if trickle else nullcontext():
+            yield
     finally:
-        stop.set()
-        if trickle:
-            dripping.join()
         for connection in connections:
             connection.close()
 

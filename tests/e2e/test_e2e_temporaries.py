@@ -4,28 +4,17 @@ a file still being written is never removed, however old it looks."""
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 from e2e.http_servers import created, eventually, free_port, json_of, run_tim, serving
+from e2e.slow_clients import connect, put_head
 from tim.entrypoints.bootstrap import Config
 from tim.entrypoints.http.app import create_app
 
 HOURS_AGO = 2 * 3600  # older than the default grace period (an hour)
-
-
-def start_put(upload_url: str, length: int, first: bytes) -> socket.socket:
-    parts = urlsplit(upload_url)
-    connection = socket.create_connection((parts.hostname, parts.port), timeout=10)
-    connection.sendall(
-        f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n\r\n".encode()
-        + first
-    )
-    return connection
 
 
 def age(path: Path, seconds: int) -> None:
@@ -39,7 +28,7 @@ def test_reconcile_removes_what_a_killed_server_was_writing(serve, tmp_path):
     with server.client() as client:
         image = created(client, "/images", {"filename": "big.dcm", "size": 10_000_000})
     temporaries = data / "files" / "tmp"
-    with start_put(image["upload_url"], 10_000_000, b"x" * 1_000_000):
+    with connect(image["upload_url"], put_head(image["upload_url"], 10_000_000) + b"x" * 1_000_000):
         [half_written] = eventually(
             lambda: [p for p in temporaries.iterdir() if p.stat().st_size > 0], bool, seconds=10, what="a written temporary"
         )
@@ -64,7 +53,8 @@ def test_a_running_server_sweeps_temporaries_by_itself(tmp_path):
         age(leftover, HOURS_AGO)
         with httpx.Client(base_url=f"{server.origin}/v1") as client:
             image = created(client, "/images", {"filename": "a.dcm", "size": 1000})
-        with start_put(image["upload_url"], 1000, b"x" * 10):  # stalled, but within the floor's window
+        # Stalled, but within the floor's window: a live upload.
+        with connect(image["upload_url"], put_head(image["upload_url"], 1000) + b"x" * 10):
             [writing] = eventually(
                 lambda: [p for p in temporaries.iterdir() if p != leftover], bool, seconds=10, what="the upload's file"
             )
