@@ -168,5 +168,6 @@ def test_a_sweep_of_temporaries_leaves_writes_in_progress_alone(blob_store):
     writer.write(part)
     writer.commit()
     assert blob_store.stat(key) == 2 * len(part)
-    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) + 3600) == 0  # stored files are no temporaries
+    # Stored files are no temporaries, however old.
+    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) + 3600) == 0
     assert blob_store.stat(key) == 2 * len(part)

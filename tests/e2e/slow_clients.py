@@ -20,7 +20,8 @@ def connect(url: str, first_bytes: bytes = b"") -> socket.socket:
 
 def put_head(upload_url: str, length: int) -> bytes:
     parts = urlsplit(upload_url)
-    return f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n\r\n".encode()
+    head = f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: {length}\r\n\r\n"
+    return head.encode()
 
 
 @contextmanager

@@ -95,7 +95,8 @@ def test_a_body_above_the_floor_may_take_longer_than_a_window(tim):
     with httpx.Client(base_url=tim.api, timeout=10) as client:
         image = created(client, "/images", {"filename": "steady.dcm", "size": piece * pieces})
         started = time.monotonic()
-        stored = json_of(httpx.put(image["upload_url"], content=steady(), headers={"Content-Length": str(piece * pieces)}), 200)
+        length = {"Content-Length": str(piece * pieces)}
+        stored = json_of(httpx.put(image["upload_url"], content=steady(), headers=length), 200)
         assert time.monotonic() - started > 2 * FLOOR.window_seconds
         assert stored["uploaded_timestamp"] is not None
         tag = json_of(

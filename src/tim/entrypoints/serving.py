@@ -114,7 +114,8 @@ class HeadLimits:
             return
         self._head_bytes += len(data)
         if self._head_bytes > self.max_head_bytes:
-            self._refuse(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"a request head is at most {self.max_head_bytes} bytes")
+            too_large = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+            self._refuse(too_large, f"a request head is at most {self.max_head_bytes} bytes")
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
