@@ -109,7 +109,7 @@ class HeadLimits:
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)  # type: ignore[misc]
-        if not self._waiting_for_head():
+        if not self._waiting_for_head() or self._answered_body_arriving():
             self._head_bytes = 0
             return
         self._head_bytes += len(data)
@@ -131,6 +131,12 @@ class HeadLimits:
         # uvicorn makes a request's cycle once its head is complete.
         return self.cycle is None or self.cycle.response_complete
 
+    def _answered_body_arriving(self) -> bool:
+        # An early answer (a 413 by Content-Length, say) leaves the rest of
+        # the body to come; uvicorn reads and drops it. It is no head, and
+        # the head's deadline bounds it.
+        return self.cycle is not None and self.cycle.more_body
+
     def _start_head_timer(self) -> None:
         if self._head_timer is not None:
             self._head_timer.cancel()
@@ -140,7 +146,7 @@ class HeadLimits:
         if not self._waiting_for_head() or self.transport.is_closing():
             return  # a request is being served: its body has its own limits
         if self._head_bytes == 0:
-            self.transport.close()  # idle: no request to answer
+            self.transport.close()  # idle, or still sending an answered body: no request to answer
             return
         self._refuse(HTTPStatus.REQUEST_TIMEOUT, f"the request head did not arrive within {self.head_timeout:g} s")
 
