@@ -3,6 +3,7 @@ that cannot escape the root, chunked reads and nothing left by a failed put."""
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,24 @@ def test_reopening_keeps_every_object(root):
     key = new_blob_key()
     FileBlobStore(root, SIGNER).put(key, [b"kept"], 4)
     assert b"".join(FileBlobStore(root, SIGNER).get(key)) == b"kept"
+
+
+def test_the_sweep_removes_old_temporaries_no_writer_holds(store, root):
+    now = int(time.time())
+    leftover = root / "tmp" / f"{new_blob_key()}.abc.part"  # as a killed process leaves it
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (now - 7200, now - 7200))
+    young = root / "tmp" / f"{new_blob_key()}.def.part"
+    young.write_bytes(b"just made")
+    writer = store.open_writer(new_blob_key(), 10)
+    writer.write(b"slow")
+    [writing] = [p for p in (root / "tmp").iterdir() if p not in (leftover, young)]
+    os.utime(writing, (now - 7200, now - 7200))  # untouched for long, but its writer lives
+
+    assert store.remove_stale_temporaries(older_than=now - 3600) == 1
+    assert sorted((root / "tmp").iterdir()) == sorted([young, writing])
+    assert store.remove_stale_temporaries(older_than=now + 3600) == 1  # any age: only the held one stays
+    assert list((root / "tmp").iterdir()) == [writing]
+    writer.write(b"ly..")
+    writer.abort()
+    assert list((root / "tmp").iterdir()) == []

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -95,6 +96,9 @@ def test_a_put_killed_half_way_leaves_no_object_and_its_temporary_is_swept(tmp_p
         store = FileBlobStore(root, SIGNER)  # opened while the other process writes
         (temporary,) = (root / "tmp").iterdir()
         assert temporary.stat().st_size == 1000
+        an_hour_ago = temporary.stat().st_mtime - HOUR - 60
+        os.utime(temporary, (an_hour_ago, an_hour_ago))
+        assert store.remove_stale_temporaries(older_than=int(time.time()) - HOUR) == 0, "its writer lives"
     finally:
         writer.send_signal(signal.SIGKILL)
         writer.communicate()
@@ -105,11 +109,9 @@ def test_a_put_killed_half_way_leaves_no_object_and_its_temporary_is_swept(tmp_p
         assert list(reader.objects()) == []
         with pytest.raises(NotFound):
             reader.get(key)
-    assert temporary.exists(), "a fresh temporary may belong to a live writer: it is kept"
+    assert temporary.exists()
 
-    an_hour_ago = temporary.stat().st_mtime - HOUR - 60
-    os.utime(temporary, (an_hour_ago, an_hour_ago))
-    store = FileBlobStore(root, SIGNER)
+    assert store.remove_stale_temporaries(older_than=int(time.time()) - HOUR) == 1
     assert list((root / "tmp").iterdir()) == []
     store.put(key, [b"y" * 2000], 2000)
     assert store.stat(key) == 2000

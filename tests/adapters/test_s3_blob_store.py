@@ -262,3 +262,14 @@ def test_the_listing_skips_objects_tim_did_not_make(store, client, bucket):
     key = new_blob_key()
     store.put(key, [b"mine"], 4)
     assert [stored.key for stored in store.objects()] == [key]
+
+
+def test_the_sweep_aborts_old_multipart_uploads_of_tims_only(store, client, bucket):
+    tims = client.create_multipart_upload(Bucket=bucket, Key=f"{PREFIX}/images/{new_blob_key()}")
+    client.upload_part(Bucket=bucket, Key=tims["Key"], UploadId=tims["UploadId"], PartNumber=1, Body=b"p" * MIB)
+    foreign = client.create_multipart_upload(Bucket=bucket, Key=f"{PREFIX}/images/someone-elses.bin")
+    now = int(time.time())
+    assert store.remove_stale_temporaries(older_than=now - 3600) == 0  # written a moment ago
+    assert store.remove_stale_temporaries(older_than=now + 3600) == 1
+    left = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert [upload["UploadId"] for upload in left] == [foreign["UploadId"]]

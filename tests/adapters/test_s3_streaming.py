@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from s3_server import moto_process
 from tim.adapters.s3.blob_store import S3BlobStore
-from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, MIN_PART_SIZE, exact_parts, part_size_for
+from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, MIN_PART_SIZE, Parts, part_size_for
 from tim.domain.model.errors import SizeMismatch
 from tim.domain.model.images import new_blob_key
 
@@ -36,6 +36,13 @@ def store(client, bucket):
 
 def pieces(data: bytes, size: int):
     return (data[i : i + size] for i in range(0, len(data), size))
+
+
+def exact_parts(chunks, size: int, part_size: int):
+    parts = Parts(size, part_size)
+    for chunk in chunks:
+        yield from parts.add(chunk)
+    yield parts.last()
 
 
 def pending_multipart_uploads(client, bucket) -> list:

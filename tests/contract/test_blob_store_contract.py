@@ -1,5 +1,7 @@
 """One contract for every blob store."""
 
+import os
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -60,6 +62,41 @@ def test_a_failing_source_stores_nothing(blob_store):
     with pytest.raises(ConnectionResetError):
         blob_store.put(key, broken(), 20)
     assert blob_store.stat(key) is None
+
+
+def test_a_writer_stores_what_is_pushed_in_once_committed(blob_store):
+    key, data = new_blob_key(), bytes(range(256)) * 40
+    writer = blob_store.open_writer(key, len(data))
+    for chunk in chunks(data, 1000):
+        writer.write(chunk)
+        assert blob_store.stat(key) is None  # nothing to see before the commit
+    writer.commit()
+    assert b"".join(blob_store.get(key)) == data
+
+
+def test_a_writer_refuses_a_chunk_too_many_at_once(blob_store):
+    key = new_blob_key()
+    writer = blob_store.open_writer(key, 10)
+    writer.write(b"0123456789")
+    with pytest.raises(SizeMismatch):
+        writer.write(b"x")
+    writer.abort()
+    assert blob_store.stat(key) is None
+
+
+def test_a_writer_short_of_its_size_or_aborted_stores_nothing(blob_store):
+    short, aborted = new_blob_key(), new_blob_key()
+    writer = blob_store.open_writer(short, 10)
+    writer.write(b"012345678")
+    with pytest.raises(SizeMismatch):
+        writer.commit()
+    writer.abort()
+    writer = blob_store.open_writer(aborted, 3)
+    writer.write(b"abc")
+    writer.abort()
+    writer.abort()  # idempotent
+    assert blob_store.stat(short) is None and blob_store.stat(aborted) is None
+    assert not {short, aborted} & {o.key for o in blob_store.objects()}
 
 
 def test_urls_are_absolute_and_name_the_key(blob_store):
@@ -132,3 +169,16 @@ def test_every_store_checks_its_signed_urls_or_leaves_them_to_its_server(blob_st
     else:
         with pytest.raises(NotFound):
             self_served(blob_store, blob_store.upload_url(new_blob_key(), 10, NOW + 60), "PUT")
+
+
+def test_a_sweep_of_temporaries_leaves_writes_in_progress_alone(blob_store):
+    key, part = new_blob_key(), os.urandom(9 * 1024 * 1024)  # past S3's first part: a multipart upload is open
+    writer = blob_store.open_writer(key, 2 * len(part))
+    writer.write(part)
+    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) - 60) == 0
+    writer.write(part)
+    writer.commit()
+    assert blob_store.stat(key) == 2 * len(part)
+    # Stored files are no temporaries, however old.
+    assert blob_store.remove_stale_temporaries(older_than=int(time.time()) + 3600) == 0
+    assert blob_store.stat(key) == 2 * len(part)

@@ -63,6 +63,26 @@ def test_a_stored_file_cannot_be_replaced(tim):
     assert b"".join(tim.ports.blobs.get(key)) == b"1"
 
 
+def test_an_upload_received_in_steps_is_checked_first_and_stored_at_the_end(tim):
+    created = tim.create_image(created_by="ana", filename="a", size=5)
+    key, params = signed(created.upload_url)
+    with pytest.raises(AccessDenied):
+        tim.start_upload(key, params | {"length": "6"})
+    with pytest.raises(SizeMismatch):
+        tim.start_upload(key, params, content_length=4)
+    first, second = tim.start_upload(key, params), tim.start_upload(key, params)
+    for incoming in (first, second):
+        incoming.writer.write(b"hel")
+        incoming.writer.write(b"lo")
+    assert not tim.get_image(created.image.id).is_uploaded
+    assert tim.finish_upload(first).uploaded_timestamp == tim.ports.clock.now()
+    with pytest.raises(AlreadyUploaded):  # of two racing PUTs, one is stored
+        tim.finish_upload(second)
+    with pytest.raises(AlreadyUploaded):
+        tim.start_upload(key, params)
+    assert b"".join(tim.ports.blobs.get(key)) == b"hello"
+
+
 def test_signed_urls_expire_and_cannot_be_altered(tim):
     created = tim.create_image(created_by="ana", filename="a", size=1)
     key, params = signed(created.upload_url)

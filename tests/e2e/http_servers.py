@@ -113,12 +113,12 @@ class InProcessServer:
     """uvicorn serving an ASGI app from a thread of this process, for tests
     that build the app themselves (mounted, or on purpose-made parts)."""
 
-    def __init__(self, app, port: int | None = None) -> None:
+    def __init__(self, app, port: int | None = None, **options) -> None:
         import uvicorn
 
         self.port = port or free_port()
         self.origin = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="on")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical", lifespan="on", **options)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
@@ -135,8 +135,9 @@ class InProcessServer:
 
 
 @contextmanager
-def serving(app, port: int | None = None) -> Iterator[InProcessServer]:
-    server = InProcessServer(app, port)
+def serving(app, port: int | None = None, **options) -> Iterator[InProcessServer]:
+    """An in-process server of `app`; `options` go to uvicorn.Config."""
+    server = InProcessServer(app, port, **options)
     try:
         yield server
     finally:

@@ -19,6 +19,9 @@ class UnreachableStore(MemoryBlobStore):
     def put(self, key, chunks, size):
         raise StorageUnavailable("the file store cannot be reached; try again later")
 
+    def open_writer(self, key, size):
+        raise StorageUnavailable("the file store cannot be reached; try again later")
+
 
 class BuggyRepository(MemoryRepository):
     def list_tags(self, page):

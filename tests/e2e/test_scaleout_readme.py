@@ -53,4 +53,4 @@ def test_the_suggested_reconcile_commands_run(shared_stores, tmp_path):
     for command in sorted(commands):
         result = run_tim(*command.split(), env=shared_stores.environment(), cwd=tmp_path)
         assert result.returncode == 0, f"{command}: {result.stderr}"
-        assert json.loads(result.stdout) == dict.fromkeys(["completed", "rejected", "expired", "orphans", "replays"], 0)
+        assert json.loads(result.stdout) == dict.fromkeys(["completed", "rejected", "expired", "orphans", "replays", "temporaries"], 0)

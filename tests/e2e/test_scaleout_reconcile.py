@@ -12,11 +12,11 @@ import httpx
 
 from e2e.http_servers import created, json_of, next_second, run_tim
 
-REPORT_KEYS = {"completed", "rejected", "expired", "orphans", "replays"}
+REPORT_KEYS = {"completed", "rejected", "expired", "orphans", "replays", "temporaries"}
 
 
 def report(*counts: int) -> dict[str, int]:
-    return dict(zip(["completed", "rejected", "expired", "orphans", "replays"], counts, strict=True))
+    return dict(zip(["completed", "rejected", "expired", "orphans", "replays"], counts, strict=True)) | {"temporaries": 0}
 
 
 def test_reconcile_finds_and_fixes_each_kind_of_leftover(serve, shared_stores, tmp_path):

@@ -227,6 +227,6 @@ def test_a_replayed_put_changes_nothing_and_reconcile_removes_it(serve, shared_s
         next_second(int(time.time()))  # the replay is older than a grace of 0 s from now on
         swept = run_tim(*reconcile, "--orphan-grace", "0", env=env, cwd=tmp_path)
         assert swept.returncode == 0, swept.stderr
-        assert json.loads(swept.stdout) == {"completed": 0, "rejected": 0, "expired": 0, "orphans": 0, "replays": 1}
+        assert json.loads(swept.stdout) == {"completed": 0, "rejected": 0, "expired": 0, "orphans": 0, "replays": 1, "temporaries": 0}
         assert stores.uploads() == []
         assert httpx.get(json_of(api.get(f"/images/{image['id']}"), 200)["url"]).content == b"original"

@@ -34,7 +34,6 @@ from tim.entrypoints.bootstrap import MEMORY, ConfigError, build_manager, build_
 
 CONFIG_ERROR_STATUS = 2
 FAILURE_STATUS = 1
-APP_FACTORY = "tim.entrypoints.http.app:app_from_environment"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,7 +86,7 @@ def add_serve(commands: argparse._SubParsersAction) -> None:
 
 
 def serve_command(arguments: argparse.Namespace) -> int:
-    import uvicorn  # here, not at the top: other subcommands need no web server
+    from tim.entrypoints import serving  # here, not at the top: other subcommands need no web server
 
     settings = configuration.from_environment(
         os.environ,
@@ -103,16 +102,7 @@ def serve_command(arguments: argparse.Namespace) -> int:
     os.environ.update(settings.environment())
     logging.basicConfig(format="%(levelname)s:     %(name)s: %(message)s")
     logging.getLogger("tim").setLevel(logging.INFO)
-    uvicorn.run(
-        APP_FACTORY,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        lifespan="on",
-        # uvicorn's access log would print signed URLs, signatures and all.
-        access_log=False,
-    )
+    serving.serve(settings.host, settings.port, settings.workers)
     return 0
 
 
@@ -120,9 +110,9 @@ def add_reconcile(commands: argparse._SubParsersAction) -> None:
     reconcile = commands.add_parser(
         "reconcile",
         help="settle what interrupted uploads and deletes left behind",
-        description="Confirm or reject every pending upload; optionally expire old pending records and remove "
-        "objects that no record refers to. Safe to run at any time, from cron or a scheduler, "
-        "next to running servers. Uses the same TIM_* settings as `tim serve`.",
+        description="Confirm or reject every pending upload and remove what crashed uploads left half-written; "
+        "optionally expire old pending records and remove objects that no record refers to. Safe to run at any "
+        "time, from cron or a scheduler, next to running servers. Uses the same TIM_* settings as `tim serve`.",
     )
     reconcile.add_argument("--data-dir", help="as for `tim serve`")
     reconcile.add_argument(
@@ -139,8 +129,9 @@ def add_reconcile(commands: argparse._SubParsersAction) -> None:
     reconcile.add_argument(
         "--orphan-grace",
         metavar="SECONDS",
-        help=f"the grace period of --remove-orphans (default {Settings().orphan_grace_seconds}): a one-shot "
-        "upload stores its file a moment before its record, so younger objects are left alone",
+        help=f"the grace period of --remove-orphans and of half-written files (default "
+        f"{Settings().orphan_grace_seconds}): a one-shot upload stores its file a moment before its record, "
+        "so younger objects are left alone",
     )
     reconcile.set_defaults(run=reconcile_command)
 

@@ -28,6 +28,22 @@ class StoredObject:
     at_upload_url: bool = False
 
 
+class BlobWriter(Protocol):
+    """An object being stored, its bytes pushed in as they arrive: `put`
+    for callers that must not hold a thread while waiting for the bytes."""
+
+    def write(self, chunk: bytes) -> None:
+        """Append `chunk`. Raises SizeMismatch as soon as the chunks run over the size."""
+
+    def commit(self) -> None:
+        """Store the object, as `put` would once its chunks ran out: raises
+        SizeMismatch when fewer bytes came, ObjectExists as `put` does."""
+
+    def abort(self) -> None:
+        """Drop what was written, after a failure or instead of commit.
+        Idempotent; nothing is stored then."""
+
+
 class BlobStore(Protocol):
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
         """Store exactly `size` bytes read from `chunks`, never holding the
@@ -35,6 +51,10 @@ class BlobStore(Protocol):
         the chunks add up to another length; readers never see a partial file.
         Stores that receive signed PUTs through tim never replace an object:
         they raise ObjectExists, so of two racing uploads only one is kept."""
+
+    def open_writer(self, key: str, size: int) -> BlobWriter:
+        """`put`, with the chunks written one call at a time, then committed
+        (or aborted: a caller that stops must abort)."""
 
     def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The stored bytes from `start` up to, not including, `end` (None:
@@ -50,6 +70,11 @@ class BlobStore(Protocol):
     def objects(self) -> Iterator[StoredObject]:
         """Every stored object (uploaded or still at its upload URL), for
         sweeps that look for unreferenced ones. Fetched in batches."""
+
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """Remove what interrupted writes left behind (half-written files,
+        incomplete multipart uploads) last written to before `older_than`
+        (a Unix time), never one still being written; return how many."""
 
     def discard_upload(self, key: str) -> None:
         """Remove what sits at the upload URL of `key` (a replayed PUT after

@@ -8,14 +8,15 @@ rename: a reader sees the whole file or none.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from pathlib import Path
 
+from tim.adapters.blob_writes import write_and_commit
 from tim.adapters.filesystem.files import (
     FileChunks,
     entries,
@@ -27,16 +28,13 @@ from tim.adapters.filesystem.files import (
 from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
 from tim.domain.model.images import is_blob_key
-from tim.ports.blob_store import StoredObject
+from tim.ports.blob_store import BlobWriter, StoredObject
 
 CHUNK_SIZE = 1024 * 1024
 # The shape of `new_blob_key()`. Nothing else can name a file, so no key can
 # reach outside the store ("../x", "/etc/passwd", "AB" + ...).
 SHARD_SHAPE = re.compile(r"[0-9a-f]{2}")
 OBJECT_MODE = 0o640
-# Temporaries this old are left by a killed process; younger ones may still
-# be written by another process sharing the folder.
-STALE_TEMPORARY_SECONDS = 3600
 
 
 class FileBlobStore(ServedByTim):
@@ -52,29 +50,18 @@ class FileBlobStore(ServedByTim):
         with storage_errors(f"the file store at {self._root} cannot be opened"):
             self._objects.mkdir(parents=True, exist_ok=True)
             self._temporaries.mkdir(exist_ok=True)
-        self._remove_stale_temporaries()
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
+        write_and_commit(self.open_writer(key, size), chunks)
+
+    def open_writer(self, key: str, size: int) -> BlobWriter:
         final = self._path(key)
         if final is None:
             raise ValueError(f"{key!r} is not an object key made by tim")
         doing = f"the file store at {self._root} cannot store object {key}"
         with storage_errors(doing):
             fd, temporary = tempfile.mkstemp(prefix=f"{key}.", suffix=".part", dir=self._temporaries)
-        try:
-            _write_and_close(fd, chunks, size, doing)
-            with storage_errors(doing):
-                make_directory(final.parent)
-                try:
-                    # A link, unlike a rename, never replaces: of two racing
-                    # PUTs to one upload URL only the first is stored.
-                    os.link(temporary, final)
-                except FileExistsError:
-                    raise ObjectExists(f"object {key} is stored already") from None
-                fsync_directory(final.parent)
-        finally:  # the temporary goes, whether linked into place or not
-            with suppress(OSError):
-                os.unlink(temporary)
+        return _FileWriter(fd, Path(temporary), final, size, doing)
 
     def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         path = self._path(key)
@@ -125,6 +112,21 @@ class FileBlobStore(ServedByTim):
             yield from found
 
 
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """A temporary is being written for as long as its writer holds a
+        lock on it (flock; the kernel drops it when the writer's process
+        dies, however it dies), so only unlocked ones are removed. The age
+        covers the instant between creating a temporary and locking it."""
+        removed = 0
+        with storage_errors(f"the file store at {self._root} cannot list its temporary files"):
+            found = entries(self._temporaries)
+        for entry in found:
+            with suppress(FileNotFoundError):  # finished meanwhile
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    with storage_errors(f"the file store at {self._root} cannot remove {entry.path}"):
+                        removed += _remove_unless_locked(Path(entry.path))
+        return removed
+
     def _path(self, key: str) -> Path | None:
         """Where the object `key` lives, or None when `key` cannot name one."""
         if not isinstance(key, str) or not is_blob_key(key):
@@ -142,38 +144,74 @@ class FileBlobStore(ServedByTim):
             if entry.is_file(follow_symlinks=False):
                 yield StoredObject(entry.name, status.st_size, int(status.st_mtime))
 
-    def _remove_stale_temporaries(self) -> None:
-        """Best effort: files a killed process left half-written."""
-        cutoff = time.time() - STALE_TEMPORARY_SECONDS
-        with suppress(OSError):
-            for entry in entries(self._temporaries):
-                with suppress(OSError):
-                    if not entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                        os.unlink(entry.path)
+class _FileWriter:
+    """An object written to a temporary file, linked into place by commit:
+    readers see the whole file or none."""
 
-
-def _write_and_close(fd: int, chunks: Iterable[bytes], size: int, doing: str) -> None:
-    """Write `size` bytes from `chunks` to `fd`, sync and close it; stop as
-    soon as the chunks run over."""
-    try:
-        with storage_errors(doing):
-            os.fchmod(fd, OBJECT_MODE)
-        received = 0
-        for chunk in chunks:  # the source's own errors pass through as they are
-            received += len(chunk)
-            if received > size:
-                raise SizeMismatch(size)
+    def __init__(self, fd: int, temporary: Path, final: Path, size: int, doing: str):
+        self._fd: int | None = fd
+        self._temporary: Path | None = temporary
+        self._final = final
+        self._size = size
+        self._doing = doing
+        self._received = 0
+        try:
             with storage_errors(doing):
-                write_all(fd, chunk)
-        if received != size:
-            raise SizeMismatch(size, received)
-        with storage_errors(doing):
-            os.fsync(fd)
-    except BaseException:
-        with suppress(OSError):
-            os.close(fd)
-        raise
-    with storage_errors(doing):
+                # Held until the writer is done: the sweep leaves locked temporaries alone.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.fchmod(fd, OBJECT_MODE)
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, chunk: bytes) -> None:
+        self._received += len(chunk)
+        if self._received > self._size:
+            raise SizeMismatch(self._size)
+        assert self._fd is not None, "written after commit or abort"
+        with storage_errors(self._doing):
+            write_all(self._fd, chunk)
+
+    def commit(self) -> None:
+        if self._received != self._size:
+            raise SizeMismatch(self._size, self._received)
+        assert self._fd is not None and self._temporary is not None, "committed after abort"
+        try:
+            with storage_errors(self._doing):
+                os.fsync(self._fd)  # kept open (and locked) until linked into place
+                make_directory(self._final.parent)
+                try:
+                    # A link, unlike a rename, never replaces: of two racing
+                    # PUTs to one upload URL only the first is stored.
+                    os.link(self._temporary, self._final)
+                except FileExistsError:
+                    raise ObjectExists(f"object {self._final.name} is stored already") from None
+                fsync_directory(self._final.parent)
+        finally:  # the temporary goes, whether linked into place or not
+            self.abort()
+
+    def abort(self) -> None:
+        fd, self._fd = self._fd, None
+        temporary, self._temporary = self._temporary, None
+        if temporary is not None:  # removed while still locked by this writer
+            with suppress(OSError):
+                os.unlink(temporary)
+        if fd is not None:
+            with suppress(OSError):
+                os.close(fd)
+
+
+def _remove_unless_locked(path: Path) -> int:
+    """1 if `path` was removed, 0 if a writer holds it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        os.unlink(path)
+        return 1
+    finally:
         os.close(fd)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,14 +11,15 @@ from urllib.parse import urlsplit
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
+from tim.adapters.blob_writes import write_and_commit
 from tim.adapters.clock import SystemClock
 from tim.adapters.s3.client import new_client
 from tim.domain.model.downloads import attachment, media_type
 from tim.adapters.s3.errors import http_status, translated
-from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, put_streamed
+from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, StreamedPut
 from tim.domain.model.errors import NotFound, StorageUnavailable
 from tim.domain.model.images import is_blob_key
-from tim.ports.blob_store import StoredObject, UploadState
+from tim.ports.blob_store import BlobWriter, StoredObject, UploadState
 from tim.ports.clock import Clock
 
 IMAGES = "images"
@@ -75,9 +76,12 @@ class S3BlobStore:
         return cls(client if client is not None else new_client(), parts.netloc, parts.path)
 
     def put(self, key: str, chunks: Iterable[bytes], size: int) -> None:
+        write_and_commit(self.open_writer(key, size), chunks)
+
+    def open_writer(self, key: str, size: int) -> BlobWriter:
         image = self._object_key(IMAGES, key)
-        with self._errors(image):
-            put_streamed(self._client, self._bucket, image, chunks, size, self._part_size)
+        writer = StreamedPut(self._client, self._bucket, image, size, self._part_size)
+        return _Translated(writer, lambda: self._errors(image))
 
     def get(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         image = self._object_key(IMAGES, key)
@@ -117,6 +121,36 @@ class S3BlobStore:
                             modified_timestamp=int(item["LastModified"].timestamp()),
                             at_upload_url=folder == UPLOADS,
                         )
+
+    def remove_stale_temporaries(self, older_than: int) -> int:
+        """Abort the multipart uploads of puts that never finished (a
+        process killed mid-way): S3 keeps their parts, and bills them,
+        forever. An upload is judged by its last part, as S3 cannot tell
+        whether its writer still lives."""
+        aborted = 0
+        start = self._prefix + "/" if self._prefix else ""
+        pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=start)
+        with self._errors(start + "*"):
+            for page in pages:
+                for upload in page.get("Uploads", ()):
+                    if self._is_tims(upload["Key"]) and self._last_written(upload) < older_than:
+                        self._client.abort_multipart_upload(
+                            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                        aborted += 1
+        return aborted
+
+    def _is_tims(self, name: str) -> bool:
+        """Whether tim made `name`: others' uploads under the prefix are left alone."""
+        folder = next((self._folder(f) for f in (IMAGES, UPLOADS) if name.startswith(self._folder(f))), None)
+        return folder is not None and is_blob_key(name[len(folder) :])
+
+    def _last_written(self, upload: dict[str, Any]) -> float:
+        pages = self._client.get_paginator("list_parts").paginate(
+            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+        )
+        times = [upload["Initiated"]] + [part["LastModified"] for page in pages for part in page.get("Parts", ())]
+        return max(times).timestamp()
 
     def confirm_upload(self, key: str, size: int) -> UploadState:
         upload = self._object_key(UPLOADS, key)
@@ -228,3 +262,22 @@ class S3BlobStore:
 
     def _errors(self, name: str) -> AbstractContextManager[None]:
         return translated(self._bucket, self._endpoint, name)
+
+
+class _Translated:
+    """A writer whose S3 errors come out in the domain's words."""
+
+    def __init__(self, writer: BlobWriter, errors: Callable[[], AbstractContextManager[None]]):
+        self._writer = writer
+        self._errors = errors
+
+    def write(self, chunk: bytes) -> None:
+        with self._errors():
+            self._writer.write(chunk)
+
+    def commit(self) -> None:
+        with self._errors():
+            self._writer.commit()
+
+    def abort(self) -> None:
+        self._writer.abort()

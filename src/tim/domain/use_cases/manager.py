@@ -80,12 +80,15 @@ class ImageManager:
     list_tag_images = _Offered("tags")
 
     receive_upload = _Offered("transfers")
+    start_upload = _Offered("transfers")
+    finish_upload = _Offered("transfers")
     upload_file = _Offered("transfers")
     open_download = _Offered("transfers")
     complete_upload = _Offered("transfers")
     complete_upload_of = _Offered("transfers")
 
     reconcile = _Offered("sweeps")
+    remove_stale_temporaries = _Offered("sweeps")
 
     @property
     def repository(self) -> Repository:

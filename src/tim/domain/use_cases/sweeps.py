@@ -27,6 +27,7 @@ class SweepReport:
     expired: int = 0  # pending records older than the limit, removed
     orphans: int = 0  # objects no record refers to, removed
     replays: int = 0  # PUTs to the upload URL of an already stored image, removed
+    temporaries: int = 0  # half-written files of interrupted uploads, removed
 
 
 @frozen
@@ -41,7 +42,8 @@ class Sweeps:
         (seconds), remove pending records older than that; with
         `remove_orphans`, remove objects that no record refers to and
         replayed uploads (only ones older than the grace period: `orphan_grace`
-        seconds, by default the settings')."""
+        seconds, by default the settings'). Always remove stale temporaries
+        (see remove_stale_temporaries), with the same grace period."""
         max_age = None if expire_pending_after is None else parse_int("expire_pending_after", expire_pending_after, minimum=0)
         grace = self.ports.settings.orphan_grace_seconds
         if orphan_grace is not None:
@@ -63,8 +65,17 @@ class Sweeps:
                     report.expired += 1
         if remove_orphans:
             self._remove_orphans(report, older_than=now - grace)
+        report.temporaries = self.remove_stale_temporaries(older_than=now - grace)
         log.info("sweep: %s", report)
         return report
+
+    def remove_stale_temporaries(self, older_than: int | None = None) -> int:
+        """Remove what uploads interrupted by a crash left half-written in
+        the blob store, once untouched since `older_than` (by default, for
+        the grace period); how many."""
+        if older_than is None:
+            older_than = self.ports.clock.now() - self.ports.settings.orphan_grace_seconds
+        return self.ports.blobs.remove_stale_temporaries(older_than=older_than)
 
     def _remove_orphans(self, report: SweepReport, *, older_than: int) -> None:
         blobs = self.ports.blobs

@@ -3,7 +3,7 @@ verified completion of uploads made straight to the store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from attrs import frozen
 
@@ -11,7 +11,7 @@ from tim.domain.model.downloads import ByteRange
 from tim.domain.model.errors import AccessDenied, AlreadyUploaded, NotFound, ObjectExists, SizeMismatch, UploadIncomplete
 from tim.domain.model.images import ImageRecord
 from tim.domain.use_cases.parts import Ports, Records
-from tim.ports.blob_store import UploadState
+from tim.ports.blob_store import BlobWriter, UploadState
 
 
 @frozen
@@ -20,6 +20,15 @@ class Download:
     chunks: Iterator[bytes]
     # The part a Range header asked for; None: the whole file.
     byte_range: ByteRange | None = None
+
+
+@frozen
+class IncomingFile:
+    """A signed PUT being received: write its body to `writer` as it
+    arrives, then `finish_upload` (or `writer.abort()` when it stops)."""
+
+    image: ImageRecord
+    writer: BlobWriter
 
 
 @frozen
@@ -32,26 +41,48 @@ class Transfers:
     ) -> ImageRecord:
         """A PUT to a signed upload URL: store exactly the declared bytes and
         mark the image uploaded. A second PUT, once stored, is refused."""
-        pinned = self.ports.blobs.check_signed_request("PUT", key, params, self.ports.clock.now())
-        image = self.ports.repository.get_image_by_blob_key(key)
-        if image is None:
-            raise NotFound("this upload's image no longer exists")
-        if pinned != image.size:
-            raise AccessDenied("this URL was not issued for this image")
-        return self._store_file(image, chunks, content_length)
+        return self._store_file(self._upload_target(key, params), chunks, content_length)
+
+    def start_upload(self, key: str, params: Mapping[str, str], *, content_length: int | None = None) -> IncomingFile:
+        """receive_upload in steps, for a caller that gets the body bit by
+        bit and must not hold a thread while it waits: the same checks, and
+        where to write the body."""
+        image = self._upload_target(key, params)
+        self._check_storable(image, content_length)
+        return IncomingFile(image, self.ports.blobs.open_writer(image.blob_key, image.size))
+
+    def finish_upload(self, incoming: IncomingFile) -> ImageRecord:
+        """Store the body written to an IncomingFile and mark its image uploaded."""
+        return self._record_stored(incoming.image, incoming.writer.commit)
 
     def upload_file(self, image_id: object, chunks: Iterable[bytes], *, content_length: int | None = None) -> ImageRecord:
         """Store the file of an image made with create_image, streamed from
         the embedding program itself (no URL involved)."""
         return self._store_file(self.records.image(image_id), chunks, content_length)
 
+    def _upload_target(self, key: str, params: Mapping[str, str]) -> ImageRecord:
+        pinned = self.ports.blobs.check_signed_request("PUT", key, params, self.ports.clock.now())
+        image = self.ports.repository.get_image_by_blob_key(key)
+        if image is None:
+            raise NotFound("this upload's image no longer exists")
+        if pinned != image.size:
+            raise AccessDenied("this URL was not issued for this image")
+        return image
+
     def _store_file(self, image: ImageRecord, chunks: Iterable[bytes], content_length: int | None) -> ImageRecord:
+        self._check_storable(image, content_length)
+        return self._record_stored(image, lambda: self.ports.blobs.put(image.blob_key, chunks, image.size))
+
+    def _check_storable(self, image: ImageRecord, content_length: int | None) -> None:
         if image.is_uploaded:
             raise AlreadyUploaded(image.id)
         if content_length is not None and content_length != image.size:
             raise SizeMismatch(image.size, content_length)
+
+    def _record_stored(self, image: ImageRecord, store: Callable[[], None]) -> ImageRecord:
+        """Run `store` (which stores the image's file) and mark the image uploaded."""
         try:
-            self.ports.blobs.put(image.blob_key, chunks, image.size)
+            store()
         except ObjectExists:
             # Another PUT got there first, or one stored the file but died
             # before recording it: then the record is brought up to date.

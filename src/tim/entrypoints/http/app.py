@@ -22,6 +22,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import anyio
 from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.concurrency import run_in_threadpool
@@ -39,7 +40,9 @@ from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
 from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
+from tim.entrypoints.http.pacing import BodyFloor
 from tim.entrypoints.http.search import ImageSearch
+from tim.entrypoints.http.sweeping import DEFAULT_SWEEP_INTERVAL_SECONDS, sweep_temporaries_every
 from tim.entrypoints.http.tags import Tag, TagImages, Tags
 from tim.ports.access import Authenticator
 
@@ -66,12 +69,17 @@ def create_app(
     max_inline_upload_bytes: int = configuration.DEFAULT_MAX_INLINE_UPLOAD_BYTES,
     authenticator: Callable[[], Authenticator] | None = None,
     access_log: AccessLogSink | None = None,
+    body_floor: BodyFloor = BodyFloor(),
+    sweep_interval_seconds: float = DEFAULT_SWEEP_INTERVAL_SECONDS,
 ) -> Starlette:
     """The app, serving an ImageManager built from `manager` (a Config, or
     a function that builds one) for as long as the app's lifespan lasts.
     `authenticator` builds what checks callers (by default none is checked:
     every caller is `default_user`, with every scope); `access_log` is
-    where each request's line goes (by default stderr, as text)."""
+    where each request's line goes (by default stderr, as text);
+    `body_floor` the slowest a request body may arrive before it is given
+    up with 408; every `sweep_interval_seconds` the half-written files of
+    uploads that a crash interrupted are removed (see sweeping)."""
     parse_principal(default_user)  # fail now, not on every request
     build = (lambda: build_manager(manager)) if isinstance(manager, Config) else manager
     open_authenticator = authenticator or (lambda: OpenAccess.as_user(default_user))
@@ -90,6 +98,9 @@ def create_app(
             await run_in_threadpool(manager.refresh_index)
             app.state.authenticator = await run_in_threadpool(open_authenticator)
             opened.push_async_callback(_closing, app.state, "authenticator")
+            background = await opened.enter_async_context(anyio.create_task_group())
+            opened.callback(background.cancel_scope.cancel)  # first thing on the way out
+            background.start_soon(sweep_temporaries_every, sweep_interval_seconds, app.state.manager)
             yield
 
     app = Starlette(
@@ -100,7 +111,9 @@ def create_app(
     )
     # A trailing slash names no route (404), rather than a redirect.
     app.router.redirect_slashes = False
-    app.state.options = HttpOptions(default_user=default_user, max_body_bytes=max_inline_upload_bytes)
+    app.state.options = HttpOptions(
+        default_user=default_user, max_body_bytes=max_inline_upload_bytes, body_floor=body_floor
+    )
     app.state.manager = None
     app.state.authenticator = None
     return app

@@ -1,42 +1,39 @@
 """PUT and GET of the signed URLs of the stores tim serves itself (memory,
 local files), at bootstrap.BLOB_ROUTE/{key}.
 
-Both directions stream: an upload of gigabytes is passed on chunk by chunk
-to the blob store (which runs in a worker thread), and a download is sent as
-the store reads it.
+Both directions stream. An upload is received on the event loop, paced (see
+pacing), and written to the store a block at a time in a worker thread: a
+thread is taken only to write bytes that have arrived, never to wait for
+the client, so any number of slow uploads leave the threads to everyone
+else. A download is sent as the store reads it.
 """
 
 from __future__ import annotations
 
 import itertools
-import logging
-from collections.abc import AsyncIterator, Iterator
-from functools import partial
+from collections.abc import AsyncIterator
 
 import anyio
-import anyio.from_thread
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from tim.domain.model.downloads import attachment, media_type
 from tim.domain.model.images import ImageRecord
 from tim.entrypoints.http.access_log import note
-from tim.entrypoints.http.context import manager
-from tim.entrypoints.http.errors import error_response
+from tim.entrypoints.http.context import manager, options
+from tim.entrypoints.http.pacing import paced
 from tim.entrypoints.http.queries import SIGNED_URL, Endpoint, query
 from tim.entrypoints.http.responses import JSONResponse, image_json
 
-log = logging.getLogger(__name__)
-
-# An upload holds a worker thread while it waits for the client's bytes, so
-# uploads get threads of their own: slow or stalled clients can never take
-# the threads that every other endpoint runs on.
+# Threads that write arrived blocks to the store; kept apart from Starlette's
+# threadpool so that uploads to a slow disk cannot hold up reads.
 UPLOAD_THREADS = 16
-# A body that sends nothing for this long is given up (nothing is stored).
-BODY_IDLE_SECONDS = 60
+# Arrived bytes are gathered into blocks of this size before a thread writes
+# them: few thread hand-offs, and little held per upload.
+WRITE_BLOCK_BYTES = 256 * 1024
 
 
 class Blob(Endpoint):
@@ -48,24 +45,25 @@ class Blob(Endpoint):
         declared = request.headers.get("content-length")
         if declared is not None and not declared.isdigit():
             raise HTTPException(400, "Content-Length must be a whole number")
-        stream = request.stream()
-        store = partial(
-            manager(request).receive_upload,
+        tim = manager(request)
+        incoming = await run_in_threadpool(
+            tim.start_upload,
             request.path_params["key"],
             _signed(request),
-            _chunks_from(stream),
             content_length=None if declared is None else int(declared),
         )
+        note(request).image_id = incoming.image.id
+        threads = _upload_threads(request)
         try:
-            image = await anyio.to_thread.run_sync(store, limiter=_upload_threads(request))
-        except ClientDisconnect:
-            log.info("a client went away during an upload; nothing was stored")
-            return error_response(400, "the upload was interrupted")
-        except TimeoutError:
-            return error_response(408, f"the upload sent nothing for {BODY_IDLE_SECONDS} s; nothing was stored")
-        finally:
-            await stream.aclose()
-        note(request).image_id = image.id
+            body = paced(request.stream(), options(request).body_floor)
+            async for block in _blocks(body, WRITE_BLOCK_BYTES):
+                await anyio.to_thread.run_sync(incoming.writer.write, block, limiter=threads)
+            image = await anyio.to_thread.run_sync(tim.finish_upload, incoming, limiter=threads)
+        except BaseException:
+            # Slow, gone, too long or cancelled: whatever was written goes.
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(incoming.writer.abort, limiter=threads)
+            raise
         return JSONResponse(image_json(image))
 
     async def get(self, request: Request) -> Response:
@@ -110,20 +108,17 @@ def _signed(request: Request) -> dict[str, str]:
     return {name: value for name, value in query(request).items() if isinstance(value, str)}
 
 
-def _chunks_from(stream: AsyncIterator[bytes]) -> Iterator[bytes]:
-    """The request body as a sync iterator, for a worker thread: each chunk
-    is awaited on the event loop, so at most one chunk is held at a time."""
-    while True:
-        chunk = anyio.from_thread.run(_next_chunk, stream)
-        if chunk is None:
-            return
-        if chunk:
-            yield chunk
-
-
-async def _next_chunk(stream: AsyncIterator[bytes]) -> bytes | None:
-    with anyio.fail_after(BODY_IDLE_SECONDS):
-        return await anext(stream, None)
+async def _blocks(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """`chunks` gathered into blocks of at least `size` bytes (the last one
+    shorter)."""
+    block = bytearray()
+    async for chunk in chunks:
+        block += chunk
+        if len(block) >= size:
+            yield block
+            block = bytearray()  # the one yielded is the writer's now
+    if block:
+        yield block
 
 
 def _upload_threads(request: Request) -> anyio.CapacityLimiter:

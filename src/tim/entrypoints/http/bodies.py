@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from tim.domain.model.errors import FieldProblem, InvalidInput, TooLarge
+from tim.entrypoints.http.context import options
+from tim.entrypoints.http.pacing import paced
 
 T = TypeVar("T")
 MAX_PROBLEMS = 20
@@ -85,13 +87,14 @@ _converter = _strict_converter()
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused with TooLarge as soon as it is known to exceed
-    `limit`: by its Content-Length, else while counting what arrives."""
+    `limit`: by its Content-Length, else while counting what arrives; and
+    with 408 when it arrives too slowly."""
     too_large = TooLarge(f"the request body must be at most {limit} bytes")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
     body = bytearray()
-    async for chunk in request.stream():
+    async for chunk in paced(request.stream(), options(request).body_floor):
         body += chunk
         if len(body) > limit:
             raise too_large

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from tim.domain.use_cases.manager import ImageManager
 from tim.entrypoints.http.access_log import note
+from tim.entrypoints.http.pacing import BodyFloor
 from tim.ports.access import Authenticator
 from tim.entrypoints.configuration import DEFAULT_MAX_INLINE_UPLOAD_BYTES, DEFAULT_USER
 
@@ -20,6 +21,8 @@ class HttpOptions:
     default_user: str = DEFAULT_USER
     # Largest request body accepted by POST /upload and by every JSON route.
     max_body_bytes: int = DEFAULT_MAX_INLINE_UPLOAD_BYTES
+    # The slowest any request body may arrive (see pacing).
+    body_floor: BodyFloor = BodyFloor()
 
 
 def manager(request: Request) -> ImageManager:

@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from tim.domain.model.access import AuthenticationUnavailable, InsufficientScope, Unauthenticated
 from tim.domain.model.errors import (
@@ -47,6 +47,9 @@ STATUS_BY_ERROR: dict[type[TimError], int] = {
     AuthenticationUnavailable: 503,
 }
 REALM = 'Bearer realm="tim"'
+# nginx's "client closed request": the status logged for a request whose
+# client went away before sending all of it (no one receives the answer).
+CLIENT_CLOSED_REQUEST = 499
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -96,6 +99,12 @@ def http_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(error.status_code, message, headers=error.headers)
 
 
+def client_went_away(request: Request, error: Exception) -> JSONResponse:
+    # The client's doing, not a failure of tim's: no traceback, and an
+    # answer only for the access log (uvicorn drops it).
+    return error_response(CLIENT_CLOSED_REQUEST, "the client closed the connection before sending the whole request")
+
+
 def unexpected_error(request: Request, error: Exception) -> JSONResponse:
     # Starlette re-raises the error after this response, so the server logs its traceback.
     log.error("%s %s failed with %s", request.method, request.url.path, type(error).__name__)
@@ -106,5 +115,6 @@ def unexpected_error(request: Request, error: Exception) -> JSONResponse:
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     TimError: domain_error,
     HTTPException: http_error,
+    ClientDisconnect: client_went_away,
     Exception: unexpected_error,
 }
