@@ -20,8 +20,7 @@ class Searchable:
 
     def find_images(self, query, page):
         with self.repository.read() as view:
-            found = self.index.search(view, query, page)
-            return found.with_results(view.images(found.results))
+            return self.index.search(view, query, page)
 
 
 @contextmanager

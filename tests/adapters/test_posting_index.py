@@ -82,3 +82,15 @@ def test_a_reindex_makes_every_follower_rebuild():
     for searcher in (first, second):
         assert searcher.find_images(ImageQuery(HasTag("a")), PageRequest()).total_results == 1
         assert searcher.index._lists.position == position
+
+
+@settings(max_examples=40)
+@given(script=st.lists(operations, max_size=30))
+def test_the_records_a_search_serves_are_never_stale(repositories, script):
+    """The index keeps records it served (for pages that show them again):
+    after any change, what a search serves is what a read by id gives."""
+    with repositories() as repository:
+        for operation in script:
+            apply(repository, operation)
+            served = repository.find_images(ImageQuery(), PageRequest()).results
+            assert list(served) == [repository.get_image(image.id) for image in served], operation

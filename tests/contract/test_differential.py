@@ -105,7 +105,8 @@ PROBES = [
 
 def probe(repository):
     with repository.read() as view:
-        return [repository.index.search(view, ImageQuery(probe), PageRequest()) for probe in PROBES]
+        pages = [repository.index.search(view, ImageQuery(probe), PageRequest()) for probe in PROBES]
+    return [page.map(lambda image: image.id) for page in pages]
 
 
 @settings(max_examples=60)

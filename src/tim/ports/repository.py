@@ -106,6 +106,11 @@ class TagRepository(Protocol):
 class Repository(ImageRepository, TagRepository, Protocol):
     """Images and tags live together: image writes create tags."""
 
+    # True when reads only do local work (memory, a file), never wait on a
+    # network: quick enough to run where they are asked for, and better run
+    # one at a time than in threads that take turns at Python's lock.
+    reads_are_local: bool
+
     def reindex(self) -> FeedPosition:
         """Start a new feed epoch, so that every search index built on this
         catalogue, in any process, rebuilds from the tables before its next

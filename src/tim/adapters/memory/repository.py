@@ -35,6 +35,8 @@ FEED_KEPT = 10_000
 
 
 class MemoryRepository:
+
+    reads_are_local = True
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._images: dict[int, ImageRecord] = {}  # stored with tags=()

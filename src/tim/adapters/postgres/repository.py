@@ -74,6 +74,8 @@ _LOCK_TAGS_NAMED = 'SELECT id, name FROM tags WHERE name = ANY(%s) ORDER BY name
 class PostgresRepository:
     """The Repository port on PostgreSQL (psycopg 3 with a connection pool)."""
 
+    reads_are_local = False
+
     def __init__(self, pool: ConnectionPool, *, build_timeout_seconds: float = 100.0):
         self._pool = pool
         self._build_timeout_seconds = build_timeout_seconds

@@ -12,7 +12,8 @@ could disagree with the tables.
 
 One lock: a search reads the feed's position in its own snapshot while
 holding it, so the index never runs ahead of the snapshot the search then
-reads its records from.
+reads its records from. Records come from that snapshot too, unless the
+index has them already (see recent.py).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import time
 
 from tim.adapters.postings.lists import PostingLists
 from tim.adapters.postings.order import OutOfStep
+from tim.adapters.postings.recent import RecentRecords
 from tim.domain.model.changes import FeedPosition
+from tim.domain.model.images import ImageRecord
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
 from tim.ports.repository import CatalogView
@@ -40,10 +43,22 @@ class PostingIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lists: PostingLists | None = None
+        self._recent = RecentRecords()
 
-    def search(self, view: CatalogView, query: ImageQuery, page: PageRequest) -> Page[int]:
+    def search(self, view: CatalogView, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
         with self._lock:
-            return self._caught_up(view).find(query, page)
+            lists = self._caught_up(view)
+            found = lists.find(query, page)
+            seen = lists.position  # where the view's snapshot is
+            records = self._recent.known(found.results)
+        if None in records:
+            fetched = view.images([image_id for image_id, record in zip(found.results, records) if record is None])
+            with self._lock:
+                if self._lists is not None and self._lists.position == seen:  # nothing changed meanwhile
+                    self._recent.keep(fetched)
+            by_id = {record.id: record for record in fetched}
+            records = [record or by_id[image_id] for image_id, record in zip(found.results, records)]
+        return found.with_results(records)
 
     def refresh(self, view: CatalogView) -> None:
         with self._lock:
@@ -63,6 +78,7 @@ class PostingIndex:
                     if entry.seq > target.seq:
                         break
                     lists.apply(entry.seq, entry.change)
+                    self._recent.forget(entry.change)
         except OutOfStep as reason:
             log.info("rebuilding the search index: %s", reason)
             return self._build(view, target)
@@ -72,6 +88,7 @@ class PostingIndex:
 
     def _build(self, view: CatalogView, target: FeedPosition) -> PostingLists:
         self._lists = None  # a failed build leaves nothing half-made behind
+        self._recent.clear()
         started = time.perf_counter()
         self._lists = PostingLists.build(view, target)
         log.info(

@@ -14,6 +14,7 @@ import sqlite3
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from tim.adapters.feed_rows import decode, encode
@@ -45,6 +46,8 @@ FEED_TRIM_EVERY = 1_000
 
 class SqliteRepository:
     """The Repository port on a SQLite file, safe for many threads and processes."""
+
+    reads_are_local = True
 
     def __init__(self, pool: ConnectionPool):
         self._pool = pool
@@ -320,18 +323,20 @@ def _with_tags(db: sqlite3.Connection, rows: Sequence[tuple]) -> list[ImageRecor
         return []
     ids = [row[0] for row in rows]
     tags: dict[int, list[Tag]] = {image_id: [] for image_id in ids}
-    known: dict[int, Tag] = {}
     # In the order of the tag list (tags.folded orders like tag_order), so no sort is needed here.
     for image_id, tag_id, name in db.execute(
         "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id"
         f" WHERE x.image_id IN ({_marks(ids)}) ORDER BY t.folded, t.name",
         ids,
     ):
-        tag = known.get(tag_id)
-        if tag is None:
-            tag = known[tag_id] = Tag(tag_id, name)
-        tags[image_id].append(tag)
+        tags[image_id].append(_tag(tag_id, name))
     return [_image_from_row(row, tuple(tags[row[0]])) for row in rows]
+
+
+@lru_cache(maxsize=1 << 16)
+def _tag(tag_id: int, name: str) -> Tag:
+    """Tags are values: the same one is made once, not for every record."""
+    return Tag(tag_id, name)
 
 
 def _image_from_row(row: tuple, tags: tuple[Tag, ...]) -> ImageRecord:

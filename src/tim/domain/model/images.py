@@ -52,6 +52,8 @@ def parse_principal(value: object, field: str = "created_by") -> str:
 
 def parse_image_id(value: object) -> int | None:
     """A positive integer id, or None when the value cannot name an image."""
+    if value is None:
+        return None
     try:
         return parse_int("image_id", value, minimum=1)
     except InvalidInput:
@@ -86,7 +88,7 @@ class NewImage:
     uploaded_timestamp: int | None = None
 
 
-@frozen
+@frozen(cache_hash=True)  # records are looked up by value where pages are rendered
 class ImageRecord:
     id: int
     filename: str

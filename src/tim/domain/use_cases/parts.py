@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import logging
 
-from attrs import frozen
+from attrs import field, frozen
 
 from tim.domain.model.errors import NotFound, StorageUnavailable
 from tim.domain.model.images import ImageRecord, parse_image_id
@@ -39,11 +39,18 @@ class Ports:
         return self.clock.now() + self.settings.url_expiry_seconds
 
 
+# Presented records remembered, at most (see Records.present).
+PRESENTED_KEPT = 20_000
+
+
 @frozen
 class Records:
     """Reading image records: by id, by query, and as callers see them."""
 
     ports: Ports
+    # image id -> (the record, its expiry, the record as presented): within
+    # a second a record shown again is the same record, signed the same.
+    _presented: dict[int, tuple[ImageRecord, int, ImageRecord]] = field(factory=dict, init=False, repr=False, eq=False)
 
     def image(self, image_id: object) -> ImageRecord:
         """The stored record; NotFound for an id that names none."""
@@ -57,9 +64,14 @@ class Records:
         """A page of the images `query` selects, newest first, as callers see them."""
         with self.ports.repository.read() as view:
             found = self.ports.index.search(view, query, page)
-            records = view.images(found.results)
+        expires = self.ports.expires_at()  # once for the page
         looks = itertools.chain(itertools.repeat(True, LOOKS_PER_PAGE), itertools.repeat(False))
-        return found.with_results([self.present(image, look=not image.is_uploaded and next(looks)) for image in records])
+        return found.with_results(
+            [
+                self._with_url(image, expires) if image.is_uploaded else self.present(image, look=next(looks))
+                for image in found.results
+            ]
+        )
 
     def present(self, image: ImageRecord, *, look: bool = True) -> ImageRecord:
         """The record as callers see it: a pending upload looked for in the
@@ -69,9 +81,17 @@ class Records:
             state = self.ports.upload_checks.look(image.blob_key, image.size)
             if state is not None:
                 image = self.settle(image, state) or image  # None: deleted meanwhile
-        if not image.is_uploaded:
-            return image
-        return image.with_url(self.ports.blobs.download_url(image.blob_key, image.filename, self.ports.expires_at()))
+        return self._with_url(image, self.ports.expires_at()) if image.is_uploaded else image
+
+    def _with_url(self, image: ImageRecord, expires: int) -> ImageRecord:
+        remembered = self._presented.get(image.id)
+        if remembered is not None and remembered[0] is image and remembered[1] == expires:
+            return remembered[2]
+        presented = image.with_url(self.ports.blobs.download_url(image.blob_key, image.filename, expires))
+        if len(self._presented) >= PRESENTED_KEPT:
+            self._presented.clear()
+        self._presented[image.id] = (image, expires, presented)
+        return presented
 
     def settle(self, image: ImageRecord, state: UploadState) -> ImageRecord | None:
         """The record after the store said `state` of its upload; None if it

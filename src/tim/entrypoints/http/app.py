@@ -38,6 +38,7 @@ from tim.entrypoints.http.access_log import AccessLogMiddleware, AccessLogSink
 from tim.entrypoints.http.blobs import Blob
 from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
+from tim.entrypoints.http.responses import ImageJson
 from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
 from tim.entrypoints.http.pacing import BodyFloor
@@ -116,6 +117,7 @@ def create_app(
     )
     app.state.manager = None
     app.state.authenticator = None
+    app.state.image_json = ImageJson()
     return app
 
 

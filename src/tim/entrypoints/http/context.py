@@ -4,14 +4,21 @@ identity."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from attrs import frozen
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from tim.domain.use_cases.manager import ImageManager
 from tim.entrypoints.http.access_log import note
+from tim.entrypoints.http.responses import ImageJson
 from tim.entrypoints.http.pacing import BodyFloor
 from tim.ports.access import Authenticator
 from tim.entrypoints.configuration import DEFAULT_MAX_INLINE_UPLOAD_BYTES, DEFAULT_USER
+
+T = TypeVar("T")
 
 
 @frozen(kw_only=True)
@@ -35,6 +42,11 @@ def manager(request: Request) -> ImageManager:
     return found
 
 
+def image_json(request: Request) -> ImageJson:
+    """How this app writes image records (remembering what it wrote)."""
+    return request.app.state.image_json
+
+
 def options(request: Request) -> HttpOptions:
     return request.app.state.options
 
@@ -54,3 +66,13 @@ def caller(request: Request) -> str:
     if principal is None:
         raise RuntimeError(f"{request.url.path} is not a Protected endpoint: it has no caller")
     return principal.name
+
+
+async def read(request: Request, use_case: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a reading use case: where it is asked for when the repository's
+    reads are local (one at a time on the event loop beats threads taking
+    turns at Python's lock, measured in benchmarks/http_api.py), else in
+    the threadpool, where waiting on the database blocks no one."""
+    if manager(request).repository.reads_are_local:
+        return use_case(*args, **kwargs)
+    return await run_in_threadpool(use_case, *args, **kwargs)

@@ -15,7 +15,8 @@ from tim.entrypoints.http.bodies import (
 )
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
-from tim.entrypoints.http.context import caller, manager, options
+from tim.entrypoints.http import context
+from tim.entrypoints.http.context import caller, manager, options, read
 from tim.entrypoints.http.queries import IMAGE_LIST, query
 from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, page_json
 
@@ -26,9 +27,9 @@ from tim.entrypoints.http.responses import JSONResponse, created_image_json, ima
 class Images(Protected):
     parameters = {"get": IMAGE_LIST}
 
-    def get(self, request: Request) -> Response:
-        page = manager(request).list_images(**query(request))
-        return JSONResponse(page_json(page, image_json))
+    async def get(self, request: Request) -> Response:
+        page = await read(request, manager(request).list_images, **query(request))
+        return JSONResponse(page_json(page, context.image_json(request)))
 
     async def post(self, request: Request) -> Response:
         body = await read_json(request, ImageCreateInput, options(request).max_body_bytes)

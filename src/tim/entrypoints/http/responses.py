@@ -45,11 +45,30 @@ def image_json(image: ImageRecord) -> dict[str, Any]:
     }
 
 
+class ImageJson:
+    """image_json, remembered by record: a page shows the same record objects
+    again within a second (see Records.present), and then each costs a
+    lookup instead of being written out again."""
+
+    KEPT = 20_000
+
+    def __init__(self) -> None:
+        self._written: dict[ImageRecord, orjson.Fragment] = {}
+
+    def __call__(self, image: ImageRecord) -> orjson.Fragment:
+        written = self._written.get(image)
+        if written is None:
+            if len(self._written) >= self.KEPT:
+                self._written.clear()
+            written = self._written[image] = orjson.Fragment(orjson.dumps(image_json(image)))
+        return written
+
+
 def created_image_json(created: CreatedImage) -> dict[str, Any]:
     return {"id": created.image.id, "upload_url": created.upload_url}
 
 
-def page_json(page: Page[T], item_json: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+def page_json(page: Page[T], item_json: Callable[[T], Any]) -> dict[str, Any]:
     return {
         "results": [item_json(item) for item in page.results],
         "meta": {

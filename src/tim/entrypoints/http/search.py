@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tim.entrypoints.http.auth import Protected
-from tim.entrypoints.http.context import manager
+from tim.entrypoints.http import context
+from tim.entrypoints.http.context import manager, read
 from tim.entrypoints.http.queries import IMAGE_SEARCH, query
 from tim.entrypoints.http.responses import JSONResponse, image_json, page_json
 
@@ -14,6 +15,6 @@ from tim.entrypoints.http.responses import JSONResponse, image_json, page_json
 class ImageSearch(Protected):
     parameters = {"get": IMAGE_SEARCH}
 
-    def get(self, request: Request) -> Response:
-        page = manager(request).search_images(**query(request))
-        return JSONResponse(page_json(page, image_json))
+    async def get(self, request: Request) -> Response:
+        page = await read(request, manager(request).search_images, **query(request))
+        return JSONResponse(page_json(page, context.image_json(request)))

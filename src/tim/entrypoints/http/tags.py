@@ -9,6 +9,7 @@ from starlette.responses import Response
 from tim.entrypoints.http.bodies import TagInput, read_json
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
+from tim.entrypoints.http import context
 from tim.entrypoints.http.context import manager, options
 from tim.entrypoints.http.queries import IMAGE_LIST, PAGING, query
 from tim.entrypoints.http.responses import JSONResponse, image_json, page_json, tag_json
@@ -46,4 +47,4 @@ class TagImages(Protected):
 
     def get(self, request: Request) -> Response:
         page = manager(request).list_tag_images(request.path_params["tag_id"], **query(request))
-        return JSONResponse(page_json(page, image_json))
+        return JSONResponse(page_json(page, context.image_json(request)))
