@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import time
+import unicodedata
 
 import psycopg
 import pytest
@@ -77,3 +78,38 @@ def test_a_schema_newer_than_the_code_is_refused(postgres_repository_url):
                 PostgresRepository.open(postgres_repository_url)
         finally:
             conn.execute("DELETE FROM schema_version WHERE version > %s", (LATEST_VERSION,))
+
+
+def test_tag_names_are_folded_again_when_pythons_unicode_changes(postgres_databases):
+    url = postgres_databases()
+    repository = PostgresRepository.open(url)
+    repository.add_tag("Straße")
+    repository.close()
+    with psycopg.connect(url) as conn:  # as a Python with another Unicode version left them
+        conn.execute("UPDATE tags SET folded_name = 'folded by another unicode'")
+        conn.execute("UPDATE meta SET value = '1.0.0' WHERE key = 'folded_with_unicode'")
+    PostgresRepository.open(url).close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT folded_name FROM tags").fetchall() == [("strasse",)]
+        (version,) = conn.execute("SELECT value FROM meta WHERE key = 'folded_with_unicode'").fetchone()
+    assert version == unicodedata.unidata_version
+
+
+def test_every_connection_has_a_statement_timeout(postgres_databases):
+    url = postgres_databases()
+    repository = PostgresRepository.open(url, statement_timeout_seconds=1)
+    try:
+        with repository.read() as view:
+            assert view._conn.execute("SHOW statement_timeout").fetchone() == ("1s",)
+        began = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="statement timeout"), repository.read() as view:
+            view._conn.execute("SELECT pg_sleep(5)")
+        assert time.monotonic() - began < 3
+    finally:
+        repository.close()
+    default = PostgresRepository.open(url)
+    try:
+        with default.read() as view:
+            assert view._conn.execute("SHOW statement_timeout").fetchone() == ("5s",)
+    finally:
+        default.close()

@@ -249,3 +249,21 @@ def test_a_pending_only_delete_leaves_an_uploaded_record(repository):
     assert repository.get_image(image.id) is not None
     pending = repository.add_image(new_image())
     assert repository.delete_image(pending.id, pending_only=True).id == pending.id
+
+
+def test_of_racing_deletes_exactly_one_gets_the_record(repository):
+    image = repository.add_image(new_image(tags=("a",)))
+    barrier = threading.Barrier(10)
+    removed = []
+
+    def delete():
+        barrier.wait()
+        removed.append(repository.delete_image(image.id))
+
+    threads = [threading.Thread(target=delete) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [record.id for record in removed if record is not None] == [image.id]
+    assert repository.get_image(image.id) is None

@@ -312,3 +312,33 @@ def test_a_download_reads_the_one_range_asked_for(tim):
         tim.open_download(key, params, "bytes=10-")
     with pytest.raises(AccessDenied):  # the signature is checked before anything else
         tim.open_download(key, params | {"signature": "0" * 64}, "bytes=10-")
+
+
+def test_of_racing_deletes_of_one_image_one_succeeds_and_the_others_find_nothing():
+    import threading
+
+    from tim.adapters.memory.repository import MemoryRepository
+
+    class AllFindItBeforeAnyDeletes(MemoryRepository):
+        def delete_image(self, image_id, **options):
+            arrived.wait()
+            return super().delete_image(image_id, **options)
+
+    arrived = threading.Barrier(10)
+    tim = in_memory_manager(repository=AllFindItBeforeAnyDeletes())
+    image = tim.upload_image(created_by="a", filename="a.png", data=b"1")
+    outcomes = []
+
+    def delete():
+        try:
+            tim.delete_image(image.id)
+            outcomes.append("deleted")
+        except NotFound:
+            outcomes.append("not found")
+
+    threads = [threading.Thread(target=delete) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["deleted"] + ["not found"] * 9

@@ -111,6 +111,11 @@ class Repository(ImageRepository, TagRepository, Protocol):
     # one at a time than in threads that take turns at Python's lock.
     reads_are_local: bool
 
+    def interrupt(self, thread_id: int) -> None:
+        """Stop what the thread `thread_id` is running on the database now
+        (its caller has gone away): that call raises StorageUnavailable.
+        Nothing happens when the thread runs nothing."""
+
     def reindex(self) -> FeedPosition:
         """Start a new feed epoch, so that every search index built on this
         catalogue, in any process, rebuilds from the tables before its next

@@ -57,6 +57,9 @@ class MemoryRepository:
         with self._lock:
             yield MemoryView(self)
 
+    def interrupt(self, thread_id: int) -> None:
+        pass  # nothing here takes long enough to stop
+
     def reindex(self) -> FeedPosition:
         with self._lock:
             self._feed.clear()

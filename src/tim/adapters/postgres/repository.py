@@ -15,6 +15,7 @@ unique constraint, not a prior check, decides who created a tag.
 from __future__ import annotations
 
 import sys
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,6 +80,7 @@ class PostgresRepository:
     def __init__(self, pool: ConnectionPool, *, build_timeout_seconds: float = 100.0):
         self._pool = pool
         self._build_timeout_seconds = build_timeout_seconds
+        self._in_use: dict[int, psycopg.Connection] = {}  # by the thread using it
 
     @classmethod
     def open(
@@ -101,6 +103,11 @@ class PostgresRepository:
         with self._transaction(snapshot=True) as conn:
             yield PostgresView(conn, self._build_timeout_seconds)
 
+    def interrupt(self, thread_id: int) -> None:
+        conn = self._in_use.get(thread_id)
+        if conn is not None:
+            conn.cancel_safe(timeout=5)  # the server cancels the statement; the thread's call raises
+
     def reindex(self) -> FeedPosition:
         with self._transaction() as conn:
             epoch = FeedPosition.new_epoch()
@@ -114,8 +121,12 @@ class PostgresRepository:
             # Set before BEGIN, so that BEGIN itself says it (no extra round trip).
             conn.isolation_level = IsolationLevel.REPEATABLE_READ if snapshot else None
             conn.read_only = snapshot
-            with conn.transaction():
-                yield conn
+            self._in_use[threading.get_ident()] = conn
+            try:
+                with conn.transaction():
+                    yield conn
+            finally:
+                self._in_use.pop(threading.get_ident(), None)
 
     # images
 

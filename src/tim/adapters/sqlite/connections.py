@@ -34,6 +34,7 @@ MMAP_BYTES = 1 << 30
 # bug or a conflict, not an outage, and keeps its own exception.
 _UNAVAILABLE = frozenset(
     {
+        sqlite3.SQLITE_INTERRUPT,
         sqlite3.SQLITE_PERM,
         sqlite3.SQLITE_BUSY,
         sqlite3.SQLITE_LOCKED,
@@ -111,6 +112,7 @@ class ConnectionPool:
         self._closed = False
         self._pid = os.getpid()
         self._parents: list[sqlite3.Connection] = []
+        self._in_use: dict[int, sqlite3.Connection] = {}  # by the thread using it
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
@@ -119,6 +121,7 @@ class ConnectionPool:
         with translated_errors(self.path):
             connection = self._borrow()
             reusable = False
+            self._in_use[threading.get_ident()] = connection
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -130,9 +133,16 @@ class ConnectionPool:
                 connection.execute("COMMIT")
                 reusable = True
             finally:
+                self._in_use.pop(threading.get_ident(), None)
                 # A connection that failed mid-transaction is closed, not
                 # pooled: closing rolls back whatever is left of it.
                 self._give_back(connection, reusable and not connection.in_transaction)
+
+    def interrupt(self, thread_id: int) -> None:
+        """Abort the statement the thread runs (sqlite3 allows it from any thread)."""
+        connection = self._in_use.get(thread_id)
+        if connection is not None:
+            connection.interrupt()
 
     def close(self) -> None:
         with self._lock:

@@ -65,6 +65,9 @@ class SqliteRepository:
         with self._pool.transaction(write=False) as db:
             yield SqliteView(db)
 
+    def interrupt(self, thread_id: int) -> None:
+        self._pool.interrupt(thread_id)
+
     def reindex(self) -> FeedPosition:
         with self._pool.transaction(write=True) as db:
             epoch = FeedPosition.new_epoch()

@@ -4,13 +4,16 @@ identity."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio
 from attrs import frozen
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
+from tim.domain.model.errors import TimError
 from tim.domain.use_cases.manager import ImageManager
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.responses import ImageJson
@@ -70,9 +73,39 @@ def caller(request: Request) -> str:
 
 async def read(request: Request, use_case: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run a reading use case: where it is asked for when the repository's
-    reads are local (one at a time on the event loop beats threads taking
-    turns at Python's lock, measured in benchmarks/http_api.py), else in
-    the threadpool, where waiting on the database blocks no one."""
-    if manager(request).repository.reads_are_local:
+    reads are local (quick; and one at a time on the event loop beats
+    threads taking turns at Python's lock, measured in
+    benchmarks/http_api.py), else in the threadpool, where waiting on the
+    database blocks no one. There, a client that goes away stops the work:
+    the database statement under way is interrupted."""
+    repository = manager(request).repository
+    if repository.reads_are_local:
         return use_case(*args, **kwargs)
-    return await run_in_threadpool(use_case, *args, **kwargs)
+    worker: list[int] = []
+
+    def work() -> T:
+        worker.append(threading.get_ident())
+        return use_case(*args, **kwargs)
+
+    gone = False
+
+    async def interrupt_when_gone() -> None:
+        nonlocal gone
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        if worker:
+            await run_in_threadpool(repository.interrupt, worker[0])
+
+    try:
+        async with anyio.create_task_group() as watching:
+            watching.start_soon(interrupt_when_gone)
+            try:
+                return await run_in_threadpool(work)
+            finally:
+                watching.cancel_scope.cancel()
+    except* Exception as failed:  # the task group wraps what the work raised
+        error = failed.exceptions[0]
+        if gone and isinstance(error, TimError):
+            raise ClientDisconnect() from None
+        raise error from None

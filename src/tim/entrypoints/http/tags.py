@@ -10,7 +10,7 @@ from tim.entrypoints.http.bodies import TagInput, read_json
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http import context
-from tim.entrypoints.http.context import manager, options
+from tim.entrypoints.http.context import manager, options, read
 from tim.entrypoints.http.queries import IMAGE_LIST, PAGING, query
 from tim.entrypoints.http.responses import JSONResponse, image_json, page_json, tag_json
 
@@ -45,6 +45,6 @@ class Tag(Protected):
 class TagImages(Protected):
     parameters = {"get": IMAGE_LIST}
 
-    def get(self, request: Request) -> Response:
-        page = manager(request).list_tag_images(request.path_params["tag_id"], **query(request))
+    async def get(self, request: Request) -> Response:
+        page = await read(request, manager(request).list_tag_images, request.path_params["tag_id"], **query(request))
         return JSONResponse(page_json(page, context.image_json(request)))
