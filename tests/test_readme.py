@@ -7,7 +7,7 @@ import shutil
 from readme_sections import fenced_blocks
 
 def test_the_python_example_runs(tmp_path, monkeypatch, sample_dicom):
-    [example] = fenced_blocks("## Use tim from Python", "python")
+    example, queries = fenced_blocks("## Use tim from Python", "python")
     shutil.copy(sample_dicom, tmp_path / "scan.dcm")
     monkeypatch.chdir(tmp_path)
     out = io.StringIO()
@@ -17,3 +17,7 @@ def test_the_python_example_runs(tmp_path, monkeypatch, sample_dicom):
     assert printed[0] == "2 scan.dcm ['adult', 'Chest', 'CT'] True"
     assert printed[-1] == "1 found; 4 tags"
     assert (tmp_path / "catalog.db").is_file() and any((tmp_path / "files").rglob("*"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(queries, "README.md", "exec"), {"__name__": "__readme__"})
+    assert out.getvalue().splitlines() == ["1", "0", "0"]  # the scan; no lung% image; every image is tagged
