@@ -41,15 +41,18 @@ MEMORY_TARGET_MIB = 64.0
 DAY = 86_400
 
 
-def rss_mib() -> float:
+def rss_mib(kind: str = "RssAnon") -> float:
+    """Resident memory of this process: by default its own (anonymous)
+    memory, leaving out the file pages of SQLite's memory map, which the
+    operating system's cache holds anyway."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{kind}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+    raise RuntimeError(f"no {kind}")
 
 
 def settled_rss_mib() -> float:
-    """RSS after garbage collection and handing freed heap back to the system."""
+    """Anonymous RSS after garbage collection and handing freed heap back to the system."""
     gc.collect()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -107,8 +110,9 @@ def measure(label: str, url: str, catalogue: Catalogue, runs: int) -> list[bool]
     memory = settled_rss_mib() - opened
     print(f"  index build from the tables: {build:.2f} s (target {BUILD_TARGET_SECONDS:.0f} s, ratio {build / BUILD_TARGET_SECONDS:.2f})")
     print(
-        f"  index memory (process RSS growth): {memory:.1f} MiB (target {MEMORY_TARGET_MIB:.0f} MiB,"
-        f" ratio {memory / MEMORY_TARGET_MIB:.2f}); whole process {settled_rss_mib():.0f} MiB, {before:.0f} before opening"
+        f"  index memory (growth of the process's own resident memory): {memory:.1f} MiB (target {MEMORY_TARGET_MIB:.0f} MiB,"
+        f" ratio {memory / MEMORY_TARGET_MIB:.2f}); the whole process {settled_rss_mib():.0f} MiB, {before:.0f} before opening"
+        f" (the generated catalogue is in it)"
     )
     TAG_IDS.clear()
     for number in range(0, 200):

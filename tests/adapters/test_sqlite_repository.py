@@ -7,6 +7,7 @@ from attrs import evolve
 
 from contract.test_repository_contract import new_image
 from searchable import Searchable, v1_query
+from tim.adapters import feed_rows
 from tim.adapters.sqlite import repository as sqlite_repository
 from tim.adapters.sqlite.repository import SqliteRepository
 from tim.domain.model.errors import Conflict
@@ -39,8 +40,8 @@ def test_an_object_key_belongs_to_one_record(tmp_path):
 
 
 def test_the_feed_is_trimmed_and_a_follower_left_behind_rebuilds(tmp_path, monkeypatch):
-    monkeypatch.setattr(sqlite_repository, "FEED_KEPT", 5)
-    monkeypatch.setattr(sqlite_repository, "FEED_TRIM_EVERY", 3)
+    monkeypatch.setattr(feed_rows, "FEED_KEPT", 5)
+    monkeypatch.setattr(feed_rows, "FEED_TRIM_EVERY", 3)
     repository = Searchable(SqliteRepository.open(tmp_path / "tim.db"))
     try:
         first = repository.add_image(new_image(tags=("a",)))

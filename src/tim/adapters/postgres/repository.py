@@ -25,7 +25,7 @@ from psycopg import IsolationLevel
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
-from tim.adapters.feed_rows import decode, encode
+from tim.adapters.feed_rows import decode, encode, trim_up_to
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
 from tim.adapters.postgres.schema import migrate
 from tim.domain.model.changes import (
@@ -47,9 +47,6 @@ from tim.domain.model.tags import Tag, sorted_tags
 
 IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
 PENDING_BATCH = 500
-# The feed keeps this many changes; every FEED_TRIM_EVERY changes, older ones go.
-FEED_KEPT = 100_000
-FEED_TRIM_EVERY = 1_000
 # A search index's build reads every row: its statements may take longer
 # than the statement_timeout of everything else, by this factor.
 BUILD_TIMEOUT_FACTOR = 20
@@ -397,8 +394,9 @@ def _record_changes(conn: psycopg.Connection, *changes: Change) -> None:
         cursor.executemany(
             "INSERT INTO changes (seq, change) VALUES (%s, %s)", [(first + n, encode(c)) for n, c in enumerate(changes)]
         )
-    if (first - 1) // FEED_TRIM_EVERY != last // FEED_TRIM_EVERY:
-        conn.execute("DELETE FROM changes WHERE seq <= %s", (last - FEED_KEPT,))
+    trim = trim_up_to(first, last)
+    if trim is not None:
+        conn.execute("DELETE FROM changes WHERE seq <= %s", (trim,))
 
 
 class PostgresView:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from tim.adapters.feed_rows import decode, encode
+from tim.adapters.feed_rows import decode, encode, trim_up_to
 from tim.adapters.sqlite.connections import ConnectionPool
 from tim.adapters.sqlite.schema import folded, open_migrated
 from tim.domain.model.changes import (
@@ -39,9 +39,6 @@ from tim.domain.model.tags import Tag
 
 IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
 PENDING_BATCH = 500
-# The feed keeps this many changes; every FEED_TRIM_EVERY changes, older ones go.
-FEED_KEPT = 100_000
-FEED_TRIM_EVERY = 1_000
 
 
 class SqliteRepository:
@@ -277,8 +274,9 @@ def _record(db: sqlite3.Connection, *changes: Change) -> None:
     (last,) = db.execute("UPDATE feed SET seq = seq + ? WHERE singleton = 1 RETURNING seq", (len(changes),)).fetchone()
     first = last - len(changes) + 1
     db.executemany("INSERT INTO changes (seq, change) VALUES (?, ?)", ((first + n, encode(c)) for n, c in enumerate(changes)))
-    if (first - 1) // FEED_TRIM_EVERY != last // FEED_TRIM_EVERY:
-        db.execute("DELETE FROM changes WHERE seq <= ?", (last - FEED_KEPT,))
+    trim = trim_up_to(first, last)
+    if trim is not None:
+        db.execute("DELETE FROM changes WHERE seq <= ?", (trim,))
 
 
 def _tag_named(db: sqlite3.Connection, name: str) -> Tag | None:
