@@ -94,3 +94,18 @@ def test_the_records_a_search_serves_are_never_stale(repositories, script):
             apply(repository, operation)
             served = repository.find_images(ImageQuery(), PageRequest()).results
             assert list(served) == [repository.get_image(image.id) for image in served], operation
+
+
+def test_an_id_that_commits_after_a_later_one_takes_its_hole_without_a_rebuild():
+    """PostgreSQL hands out ids when rows are inserted, not when they commit:
+    image 3 can be seen after image 4. Its place is waiting for it."""
+    from tim.adapters.postings.order import Order, shift_from
+
+    order, _ = Order.build([1, 2, 4], [100, 100, 101])  # ids follow time: positions are the ids; 0 and 3 are holes
+    for image_id, created, placed in [(3, 100, (3, None)), (5, 99, (0, None)), (6, 99, (1, 1))]:
+        assert order.insert(image_id, created) == placed  # a hole that fits, or the positions after move up
+        if placed[1] is not None:
+            shift_from(order.alive, placed[1])
+        order.alive.add(placed[0])
+    assert list(zip(order.created, order.ids)) == sorted(zip(order.created, order.ids))
+    assert [order.ids[p] for p in order.alive] == [5, 6, 1, 2, 3, 4]

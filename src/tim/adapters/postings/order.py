@@ -112,7 +112,7 @@ class Order:
         by one to make room for it (None when nothing moved)."""
         position = self._place(image_id, created)
         size = len(self.ids)
-        if position < size and self.ids[position] == image_id:
+        if position < size and self.ids[position] == image_id and position in self.alive:
             raise OutOfStep(f"image {image_id} is in the index already")
         if position == size:
             self._check_room()
