@@ -134,10 +134,18 @@ def _exactly(kind: type, description: str) -> Callable[[Any, type], Any]:
     return structure
 
 
+def _integer(value: Any, _: type) -> int:
+    # JSON has numbers, not integers: 5.0 is the integer 5 (as JSON Schema,
+    # and so the document, says), 5.5 and true are not integers.
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return _exactly(int, "an integer")(value, int)
+
+
 def _strict_converter() -> Converter:
     converter = Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _exactly(str, "a string"))
-    converter.register_structure_hook(int, _exactly(int, "an integer"))
+    converter.register_structure_hook(int, _integer)
     items = converter.get_structure_hook(tuple[str, ...])
 
     def names(value: Any, kind: type) -> tuple[str, ...]:
