@@ -18,14 +18,14 @@ SECRET = "a-test-secret-that-is-long-enough"
 def local_config(folder: Path, **settings) -> Config:
     """What `tim serve` uses by default (SQLite and files in one folder),
     with signed URLs that lead back to the test client."""
-    return Config(
-        database_url=f"sqlite:///{folder / 'tim.db'}",
-        blobstore_url=f"file://{folder / 'files'}",
-        public_url=ORIGIN,
-        secret=SECRET,
-        data_dir=str(folder),
-        **settings,
-    )
+    defaults = {
+        "database_url": f"sqlite:///{folder / 'tim.db'}",
+        "blobstore_url": f"file://{folder / 'files'}",
+        "public_url": ORIGIN,
+        "secret": SECRET,
+        "data_dir": str(folder),
+    }
+    return Config(**(defaults | settings))
 
 
 def quiet() -> AccessLogSink:
