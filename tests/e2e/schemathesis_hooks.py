@@ -2,7 +2,7 @@
 that join two query parameters, which the OpenAPI document can state only
 in words. A generated request that breaks one is no valid request, however
 valid each parameter is alone, so it is not sent (tim answers such
-requests with 400, as test_http_unhappy_paths checks)."""
+requests with 400, as tests/inprocess/test_unhappy_paths.py checks)."""
 
 import schemathesis
 

@@ -146,7 +146,11 @@ def _answer(answer: Answer, schemas: _Schemas) -> dict[str, Any]:
     rendered: dict[str, Any] = {"description": answer.description}
     if answer.headers:
         rendered["headers"] = {
-            name: {"description": header.description, "required": header.required, "schema": schemas.resolve(header.schema)}
+            name: {
+                "description": header.description,
+                "required": header.required,
+                "schema": schemas.resolve(header.schema),
+            }
             for name, header in answer.headers.items()
         }
     if answer.schema is not None:

@@ -55,33 +55,33 @@ class Answer:
     headers: Mapping[str, Header] = field(factory=dict)
 
 
-@frozen(kw_only=True)
+@frozen
 class Operation:
-    """One method on one path (under /v1). `endpoint(request)`, or
-    `endpoint(request, body)` when `body` is a JSON body class, gives the
-    response. `answers` are its successful responses; the errors every
-    operation may give are added by the document, `errors` names the
-    others it gives (409, 416...)."""
+    """One method on one path (under /v1), needing `scope` (or PUBLIC).
+    `endpoint(request)`, or `endpoint(request, body)` when `body` is a JSON
+    body class, gives the response. `answers` are its successful
+    responses; the errors every operation may give are added by the
+    document, `errors` names the others it gives (409, 416...)."""
 
     method: str
     path: str
     endpoint: Endpoint
     scope: Scope | None
     operation_id: str
-    summary: str
-    description: str = ""
-    query: Parameters = NONE
-    headers: tuple[Parameter, ...] = ()  # request headers it reads, for the document
-    body: type | Streamed | None = None
-    answers: Mapping[int, Answer]
-    errors: tuple[int, ...] = ()
+    summary: str = field(kw_only=True)
+    description: str = field(default="", kw_only=True)
+    query: Parameters = field(default=NONE, kw_only=True)
+    headers: tuple[Parameter, ...] = field(default=(), kw_only=True)  # request headers it reads, for the document
+    body: type | Streamed | None = field(default=None, kw_only=True)
+    answers: Mapping[int, Answer] = field(kw_only=True)
+    errors: tuple[int, ...] = field(default=(), kw_only=True)
     _runs_inline: bool = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_runs_inline", inspect.iscoroutinefunction(self.endpoint))
         unknown = set(self.path_names) - set(PATH)
         if unknown:
-            raise ValueError(f"{self.method} {self.path}: declare the path parameters {sorted(unknown)} in queries.PATH")
+            raise ValueError(f"{self.method} {self.path}: declare the path parameters {sorted(unknown)} (queries.PATH)")
 
     @property
     def path_names(self) -> list[str]:

@@ -17,6 +17,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from tim.domain.model.errors import FieldProblem, InvalidInput
+from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.search import MAX_TERMS
 from tim.entrypoints.http import schemas
 from tim.entrypoints.http.bodies import MAX_PROBLEMS, printable
@@ -102,7 +103,7 @@ NONE = Parameters()
 PAGING = Parameters(
     (
         Parameter("page", schemas.PAGE_NUMBER | {"default": 0}, "Result page to return, 0 indexed"),
-        Parameter("limit", schemas.PAGE_SIZE | {"default": schemas.PAGE_SIZE["maximum"]}, "How many items to return at one time"),
+        Parameter("limit", schemas.PAGE_SIZE | {"default": MAX_PAGE_SIZE}, "How many items to return at one time"),
     )
 )
 IMAGE_LIST = PAGING.plus(
