@@ -22,7 +22,7 @@ from tim.entrypoints.http.operations import JSON, PUBLIC, Answer, Header, Operat
 from tim.entrypoints.http.queries import PATH, Parameter
 from tim.entrypoints.http.schemas import Limits, Named
 
-# The errors of every operation, and what each means.
+# What each error status means (an operation's errors: errors_of).
 ERRORS = {
     400: Answer("Invalid input: the fields at fault are in `details`; also any query parameter the operation "
                 "does not take", ERROR),
@@ -61,7 +61,8 @@ def document(operations: Sequence[Operation], limits: Limits, server_url: str) -
         if operation.path_names:
             item["parameters"] = [_parameter(PATH[name], schemas) for name in operation.path_names]
         item[operation.method.lower()] = _operation(operation, operations, schemas)
-    responses = {f"Error{status}": _answer(answer, schemas) for status, answer in ERRORS.items()}
+    statuses = sorted({status for operation in operations for status in errors_of(operation)})
+    responses = {f"Error{status}": _answer(ERRORS[status], schemas) for status in statuses}
     responses["Error"] = _answer(OTHER_ERRORS, schemas)
     return {
         "openapi": "3.1.0",
@@ -94,6 +95,9 @@ def errors_of(operation: Operation) -> list[int]:
         statuses.add(404)
     if operation.json_body is not None:
         statuses.add(413)
+    unknown = statuses - set(ERRORS)
+    if unknown:
+        raise ValueError(f"{operation.operation_id}: say in openapi.ERRORS what {sorted(unknown)} means")
     return sorted(statuses)
 
 
