@@ -27,40 +27,22 @@ from starlette.applications import Starlette
 from starlette.datastructures import State
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.routing import Route
 
 from tim.domain.model.images import parse_principal
 from tim.domain.use_cases.manager import ImageManager
 from tim.domain.use_cases.tokens import OpenAccess
 from tim.entrypoints import configuration
-from tim.entrypoints.bootstrap import BLOB_ROUTE, Config, build_authenticator, build_manager
+from tim.entrypoints.bootstrap import Config, build_authenticator, build_manager
 from tim.entrypoints.http.access_log import AccessLogMiddleware, AccessLogSink
-from tim.entrypoints.http.blobs import Blob
+from tim.entrypoints.http.api import OPERATIONS, V1
 from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
-from tim.entrypoints.http.responses import ImageJson
-from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
-from tim.entrypoints.http.openapi import OpenApiDocument
+from tim.entrypoints.http.openapi import OpenApi
+from tim.entrypoints.http.operations import routes
 from tim.entrypoints.http.pacing import BodyFloor
-from tim.entrypoints.http.search import ImageSearch
+from tim.entrypoints.http.responses import ImageJson
 from tim.entrypoints.http.sweeping import DEFAULT_SWEEP_INTERVAL_SECONDS, sweep_temporaries_every
-from tim.entrypoints.http.tags import Tag, TagImages, Tags
 from tim.ports.access import Authenticator
-
-V1 = "/v1"
-
-ROUTES = [
-    Route(f"{V1}/images", Images),
-    Route(f"{V1}/images/{{image_id}}", Image),
-    Route(f"{V1}/images/{{image_id}}/complete", ImageCompletion),
-    Route(f"{V1}/upload", Upload),
-    Route(f"{V1}/tags", Tags),
-    Route(f"{V1}/tags/{{tag_id}}", Tag),
-    Route(f"{V1}/tags/{{tag_id}}/images", TagImages),
-    Route(f"{V1}/search/images", ImageSearch),
-    Route(f"{BLOB_ROUTE}/{{key}}", Blob),
-    Route(f"{V1}/openapi.json", OpenApiDocument),
-]
 
 
 def create_app(
@@ -105,7 +87,7 @@ def create_app(
             yield
 
     app = Starlette(
-        routes=ROUTES,
+        routes=routes(OPERATIONS, V1),
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         middleware=[Middleware(AccessLogMiddleware, sink=sink)],
@@ -118,6 +100,7 @@ def create_app(
     app.state.manager = None
     app.state.authenticator = None
     app.state.image_json = ImageJson()
+    app.state.openapi = OpenApi(OPERATIONS, V1)
     return app
 
 

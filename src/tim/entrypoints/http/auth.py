@@ -1,12 +1,12 @@
-"""Authentication and scope checks for the API routes.
+"""Authentication and scope checks for the API's operations.
 
-Every endpoint of the API (images, tags, search, upload) is a `Protected`
-endpoint: before its method runs, the caller's credential is checked and
-its scope must include READ (GET, HEAD) or WRITE (everything else). Only
-`Authorization: Bearer ...` carries a credential, never a query string or
-a cookie (those end up in logs, histories and Referer headers). Not
-protected: the signed blob URLs, whose signature is their credential, and
-the OpenAPI document, which only describes the API.
+Each operation declares the scope it needs (api.py: READ to read, WRITE to
+change anything); before it runs, the caller's credential is checked and
+its scope must include that one. Only `Authorization: Bearer ...` carries
+a credential, never a query string or a cookie (those end up in logs,
+histories and Referer headers). Public: the signed blob URLs, whose
+signature is their credential, and the OpenAPI document, which only
+describes the API.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from tim.domain.model.access import Principal, Scope, Unauthenticated
 from tim.domain.use_cases.tokens import OpenAccess
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import authenticator
-from tim.entrypoints.http.queries import Endpoint
 
-READ_METHODS = frozenset({"GET", "HEAD"})
 # Longer than any token tim issues and than usual identity provider JWTs;
 # a longer header is refused before any work is spent on it.
 MAX_AUTHORIZATION_LENGTH = 8192
@@ -60,11 +58,3 @@ async def authorize(request: Request, needed: Scope) -> Principal:
     principal.require(needed)
     return principal
 
-
-class Protected(Endpoint):
-    """An endpoint whose every method needs an authenticated caller."""
-
-    async def dispatch(self) -> None:
-        request = Request(self.scope, receive=self.receive)
-        await authorize(request, Scope.READ if request.method in READ_METHODS else Scope.WRITE)
-        await super().dispatch()

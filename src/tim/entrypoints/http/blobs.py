@@ -1,5 +1,5 @@
 """PUT and GET of the signed URLs of the stores tim serves itself (memory,
-local files), at bootstrap.BLOB_ROUTE/{key}.
+local files), at bootstrap.BLOB_ROUTE/{key} (declared in api.py).
 
 Both directions stream. An upload is received on the event loop, paced (see
 pacing), and written to the store a block at a time in a worker thread: a
@@ -25,7 +25,7 @@ from tim.domain.model.images import ImageRecord
 from tim.entrypoints.http.access_log import note
 from tim.entrypoints.http.context import manager, options
 from tim.entrypoints.http.pacing import paced
-from tim.entrypoints.http.queries import SIGNED_URL, Endpoint, query
+from tim.entrypoints.http.queries import query
 from tim.entrypoints.http.responses import JSONResponse, image_json
 
 # Threads that write arrived blocks to the store; kept apart from Starlette's
@@ -36,55 +36,53 @@ UPLOAD_THREADS = 16
 WRITE_BLOCK_BYTES = 256 * 1024
 
 
-class Blob(Endpoint):
-    parameters = {"get": SIGNED_URL, "put": SIGNED_URL}
+async def put_file(request: Request) -> Response:
+    """Store the body as the file of the image the URL was signed for:
+    200 with the ImageRecord, now uploaded."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not declared.isdigit():
+        raise HTTPException(400, "Content-Length must be a whole number")
+    tim = manager(request)
+    incoming = await run_in_threadpool(
+        tim.start_upload,
+        request.path_params["key"],
+        _signed(request),
+        content_length=None if declared is None else int(declared),
+    )
+    note(request).image_id = incoming.image.id
+    threads = _upload_threads(request)
+    try:
+        body = paced(request.stream(), options(request).body_floor)
+        async for block in _blocks(body, WRITE_BLOCK_BYTES):
+            await anyio.to_thread.run_sync(incoming.writer.write, block, limiter=threads)
+        image = await anyio.to_thread.run_sync(tim.finish_upload, incoming, limiter=threads)
+    except BaseException:
+        # Slow, gone, too long or cancelled: whatever was written goes.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(incoming.writer.abort, limiter=threads)
+        raise
+    return JSONResponse(image_json(image))
 
-    async def put(self, request: Request) -> Response:
-        """Store the body as the file of the image the URL was signed for:
-        200 with the ImageRecord, now uploaded."""
-        declared = request.headers.get("content-length")
-        if declared is not None and not declared.isdigit():
-            raise HTTPException(400, "Content-Length must be a whole number")
-        tim = manager(request)
-        incoming = await run_in_threadpool(
-            tim.start_upload,
-            request.path_params["key"],
-            _signed(request),
-            content_length=None if declared is None else int(declared),
-        )
-        note(request).image_id = incoming.image.id
-        threads = _upload_threads(request)
-        try:
-            body = paced(request.stream(), options(request).body_floor)
-            async for block in _blocks(body, WRITE_BLOCK_BYTES):
-                await anyio.to_thread.run_sync(incoming.writer.write, block, limiter=threads)
-            image = await anyio.to_thread.run_sync(tim.finish_upload, incoming, limiter=threads)
-        except BaseException:
-            # Slow, gone, too long or cancelled: whatever was written goes.
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(incoming.writer.abort, limiter=threads)
-            raise
-        return JSONResponse(image_json(image))
 
-    async def get(self, request: Request) -> Response:
-        """The file (200), or the one range a Range header asks for (206;
-        416 when the file has no such bytes; several ranges get the whole
-        file)."""
-        key = request.path_params["key"]
-        download = await run_in_threadpool(manager(request).open_download, key, _signed(request), _asked_range(request))
-        note(request).image_id = download.image.id
-        # Read the first chunk before answering, so that a store error still
-        # becomes a JSON error response rather than a broken download.
-        first = await run_in_threadpool(next, download.chunks, b"")
-        headers, part = download_headers(download.image), download.byte_range
-        if part is not None:
-            headers |= {"Content-Length": str(part.length), "Content-Range": part.content_range}
-        return StreamingResponse(
-            itertools.chain([first], download.chunks),
-            status_code=200 if part is None else 206,
-            media_type=media_type(download.image.filename),
-            headers=headers,
-        )
+async def get_file(request: Request) -> Response:
+    """The file (200), or the one range a Range header asks for (206;
+    416 when the file has no such bytes; several ranges get the whole
+    file)."""
+    key = request.path_params["key"]
+    download = await run_in_threadpool(manager(request).open_download, key, _signed(request), _asked_range(request))
+    note(request).image_id = download.image.id
+    # Read the first chunk before answering, so that a store error still
+    # becomes a JSON error response rather than a broken download.
+    first = await run_in_threadpool(next, download.chunks, b"")
+    headers, part = download_headers(download.image), download.byte_range
+    if part is not None:
+        headers |= {"Content-Length": str(part.length), "Content-Range": part.content_range}
+    return StreamingResponse(
+        itertools.chain([first], download.chunks),
+        status_code=200 if part is None else 206,
+        media_type=media_type(download.image.filename),
+        headers=headers,
+    )
 
 
 def _asked_range(request: Request) -> str | None:

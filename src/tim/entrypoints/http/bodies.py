@@ -1,9 +1,12 @@
 """Request bodies: read with a size limit, parsed as JSON and structured
-strictly into small input classes.
+strictly into small input classes, which also give the bodies' JSON
+Schemas (`json_schema`).
 
 This edge checks only the JSON shape (an object with known keys, strings
 where strings belong, integers where integers belong); what the values may
 be (filename rules, size bounds, tag names) is for the domain to decide.
+Each field's metadata holds the schema that states those rules for the
+document (see schemas.py), beside the type the converter holds it to.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any, TypeVar
 
-from attrs import frozen
+import attrs
+from attrs import field, frozen
 from cattrs import Converter, transform_error
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.v import format_exception
@@ -22,36 +27,98 @@ from starlette.requests import Request
 
 from tim.domain.model.errors import FieldProblem, InvalidInput, TooLarge
 from tim.entrypoints.http.context import options
+from tim.entrypoints.http import schemas
 from tim.entrypoints.http.pacing import paced
+from tim.entrypoints.http.schemas import Schema
 
 T = TypeVar("T")
 MAX_PROBLEMS = 20
 
 
+_SCHEMA = "tim.schema"
+
+
+def rules(schema: Schema) -> dict[str, Schema]:
+    """A field's metadata: the schema of the values it may hold."""
+    return {_SCHEMA: schema}
+
+
 @frozen
 class ImageCreateInput:
-    filename: str
-    size: int
-    tags: tuple[str, ...] = ()
+    """A new image record; its file is PUT to the upload_url of the answer."""
+
+    filename: str = field(metadata=rules(schemas.filename))
+    size: int = field(metadata=rules(schemas.image_size))
+    tags: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
 
 
 @frozen
 class ImageUpdateInput:
-    tags: tuple[str, ...]
+    """The image's new set of tags."""
+
+    tags: tuple[str, ...] = field(metadata=rules(schemas.tag_names))
 
 
 @frozen
 class UploadCreateInput:
-    filename: str
-    image_data: str
-    tags: tuple[str, ...] = ()
+    """A small file and its record, in one request."""
+
+    filename: str = field(metadata=rules(schemas.filename))
+    image_data: str = field(metadata=rules(schemas.base64_file))
+    tags: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
 
 
 @frozen
 class TagInput:
-    """The body of POST /tags and PUT /tags/{id}."""
+    """A tag's name."""
 
-    name: str
+    name: str = field(metadata=rules(schemas.tag_name))
+
+
+@frozen
+class Streamed:
+    """A body that is no JSON: the endpoint reads it itself, as it arrives."""
+
+    media_type: str
+    description: str
+
+
+# The JSON types the strict converter (below) holds each Python type to.
+_JSON_TYPES: dict[Any, dict[str, Any]] = {
+    str: {"type": "string"},
+    int: {"type": "integer"},
+    tuple[str, ...]: {"type": "array", "items": {"type": "string"}},
+}
+
+
+@cache  # one schema per class, so that the document names it once
+def json_schema(kind: type) -> dict[str, Any]:
+    """The JSON Schema of a body class: an object of exactly its fields
+    (those without a default required), each of the JSON type it is
+    structured from, with the rules of its metadata."""
+    attrs.resolve_types(kind)
+    fields = attrs.fields(kind)
+    return {
+        "type": "object",
+        "description": (kind.__doc__ or "").strip(),
+        "additionalProperties": False,
+        "required": [each.name for each in fields if each.default is attrs.NOTHING],
+        "properties": {each.name: _field_schema(_JSON_TYPES[each.type], each.metadata.get(_SCHEMA)) for each in fields},
+    }
+
+
+def _field_schema(base: dict[str, Any], refined: Schema | None) -> Schema:
+    if refined is None:
+        return base
+    if callable(refined):
+        return lambda limits: _refine(base, refined(limits))
+    return _refine(base, refined)
+
+
+def _refine(base: dict[str, Any], refined: Any) -> dict[str, Any]:
+    if refined.get("type", base["type"]) != base["type"]:
+        raise TypeError(f"a field structured as {base['type']} is described as {refined['type']}")
+    return base | refined
 
 
 class _WrongType(TypeError):
@@ -67,10 +134,18 @@ def _exactly(kind: type, description: str) -> Callable[[Any, type], Any]:
     return structure
 
 
+def _integer(value: Any, _: type) -> int:
+    # JSON has numbers, not integers: 5.0 is the integer 5 (as JSON Schema,
+    # and so the document, says), 5.5 and true are not integers.
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return _exactly(int, "an integer")(value, int)
+
+
 def _strict_converter() -> Converter:
     converter = Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _exactly(str, "a string"))
-    converter.register_structure_hook(int, _exactly(int, "an integer"))
+    converter.register_structure_hook(int, _integer)
     items = converter.get_structure_hook(tuple[str, ...])
 
     def names(value: Any, kind: type) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ def caller(request: Request) -> str:
     the principal that `auth.authorize` established for this request."""
     principal = note(request).principal
     if principal is None:
-        raise RuntimeError(f"{request.url.path} is not a Protected endpoint: it has no caller")
+        raise RuntimeError(f"{request.url.path} is a public operation: it has no caller")
     return principal.name
 
 

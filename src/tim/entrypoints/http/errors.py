@@ -28,7 +28,8 @@ from tim.domain.model.errors import (
     TimError,
     TooLarge,
 )
-from tim.entrypoints.http.responses import JSONResponse, tag_json
+from tim.entrypoints.http.responses import TAG, JSONResponse, tag_json
+from tim.entrypoints.http.schemas import Named
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,30 @@ REALM = 'Bearer realm="tim"'
 # nginx's "client closed request": the status logged for a request whose
 # client went away before sending all of it (no one receives the answer).
 CLIENT_CLOSED_REQUEST = 499
+
+
+ERROR = Named(
+    "Error",
+    {
+        "type": "object",
+        "description": "Every error; a 409 for a tag name also carries, as `tag`, the tag that has it",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status"},
+            "message": {"type": "string", "minLength": 1, "description": "What was wrong, for a person"},
+            "details": {
+                "type": "array",
+                "description": "The fields at fault (400)",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                },
+            },
+            "tag": TAG,  # in a 409 for a tag name: the tag that has it
+        },
+    },
+)
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:

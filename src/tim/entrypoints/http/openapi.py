@@ -1,435 +1,48 @@
-"""The OpenAPI 3.1 document of what this app serves, at /v1/openapi.json.
-
-Written by hand from the routes in app.py; a test compares the two, so a
-route cannot be added or removed without the document following.
+"""The OpenAPI 3.1 document of the API, at /v1/openapi.json, rendered from
+the operations' declarations (api.py): paths, parameters, bodies (from
+the body classes), answers, scopes and the limits configuration sets.
+Nothing in it is written down a second time.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from typing import Any
 
+import attrs
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tim.domain.model.images import MAX_FILENAME_LENGTH
-from tim.domain.model.paging import MAX_PAGE_SIZE
-from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
-from tim.entrypoints.http.queries import Endpoint
-from tim.entrypoints.http.responses import JSONResponse
+from tim.entrypoints.http.bodies import Streamed, json_schema
+from tim.entrypoints.http.context import manager, options
+from tim.entrypoints.http.errors import ERROR
+from tim.entrypoints.http.operations import JSON, PUBLIC, Answer, Header, Operation
+from tim.entrypoints.http.queries import PATH, Parameter
+from tim.entrypoints.http.schemas import Limits, Named
 
-JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema_name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref(schema_name)}}}
-
-
-def _body(schema_name: str) -> dict[str, Any]:
-    return {"required": True, "content": {JSON: {"schema": _ref(schema_name)}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses} | {
-        "default": {"$ref": "#/components/responses/Error"}
-    }
-
-
-def _parameters(*names: str) -> list[dict[str, str]]:
-    return [{"$ref": f"#/components/parameters/{name}"} for name in names]
-
-
-def _query(name: str, schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description, **more}
-
-
-def _path(name: str, description: str) -> dict[str, Any]:
-    # Any text is accepted: an id that is not a positive integer names no record (404).
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
-
-
-IMAGE_FILTERS = ("page", "limit", "start_timestamp", "end_timestamp", "uploaded_only", "created_by")
-IMAGE_PAGE = {"200": _json("ImageBrowsePage", "A page of image records, newest first")}
-
-PATHS: dict[str, dict[str, Any]] = {
-    "/images": {
-        "get": {
-            "operationId": "listImages",
-            "tags": ["images"],
-            "summary": "List all images, newest created first",
-            "parameters": _parameters(*IMAGE_FILTERS),
-            "responses": IMAGE_PAGE | _errors(400),
-        },
-        "post": {
-            "operationId": "createImage",
-            "tags": ["images"],
-            "summary": "Create an image record; PUT the file to the returned upload_url",
-            "requestBody": _body("ImageCreateInput"),
-            "responses": {"201": _json("ImageCreatedResponse", "The new record's id and where to PUT the file")}
-            | _errors(400, 413),
-        },
-    },
-    "/images/{image_id}": {
-        "parameters": _parameters("image_id"),
-        "get": {
-            "operationId": "getImage",
-            "tags": ["images"],
-            "summary": "Get an image record",
-            "responses": {"200": _json("ImageRecord", "The image record")} | _errors(404),
-        },
-        "put": {
-            "operationId": "updateImage",
-            "tags": ["images"],
-            "summary": "Replace the image's tags (missing tags are created)",
-            "requestBody": _body("ImageUpdateInput"),
-            "responses": {"200": _json("ImageRecord", "The updated record")} | _errors(400, 404, 413),
-        },
-        "delete": {
-            "operationId": "deleteImage",
-            "tags": ["images"],
-            "summary": "Delete an image record and its file",
-            "responses": {"204": {"description": "Deleted"}} | _errors(404),
-        },
-    },
-    "/images/{image_id}/complete": {
-        "parameters": _parameters("image_id"),
-        "post": {
-            "operationId": "completeUpload",
-            "tags": ["images"],
-            "summary": "Confirm that the file was uploaded (idempotent)",
-            "description": "Checks that the stored file exists with exactly the declared size and marks "
-            "the record uploaded. 409 when it is missing or has another size (a wrong-size file is removed).",
-            "responses": {"200": _json("ImageRecord", "The uploaded record")} | _errors(404, 409),
-        },
-    },
-    "/upload": {
-        "post": {
-            "operationId": "uploadImage",
-            "tags": ["upload"],
-            "summary": "Upload a small image and create its record in one step",
-            "description": "The whole request body may be at most 4,152,360 bytes by default "
-            "(TIM_MAX_INLINE_UPLOAD_BYTES); larger bodies get 413.",
-            "requestBody": _body("UploadCreateInput"),
-            "responses": {"201": _json("ImageRecord", "The new, uploaded record")} | _errors(400, 413),
-        },
-    },
-    "/tags": {
-        "get": {
-            "operationId": "listTags",
-            "tags": ["tags"],
-            "summary": "List all tags in alphabetical order (case-folded, ties by exact name)",
-            "parameters": _parameters("page", "limit"),
-            "responses": {"200": _json("TagBrowsePage", "A page of tags")} | _errors(400),
-        },
-        "post": {
-            "operationId": "createTag",
-            "tags": ["tags"],
-            "summary": "Create a tag",
-            "requestBody": _body("TagCreateInput"),
-            "responses": {"201": _json("Tag", "The new tag")} | _errors(400, 409, 413),
-        },
-    },
-    "/tags/{tag_id}": {
-        "parameters": _parameters("tag_id"),
-        "get": {
-            "operationId": "getTag",
-            "tags": ["tags"],
-            "summary": "Get a tag",
-            "responses": {"200": _json("Tag", "The tag")} | _errors(404),
-        },
-        "put": {
-            "operationId": "renameTag",
-            "tags": ["tags"],
-            "summary": "Rename a tag (every image carrying it shows the new name)",
-            "requestBody": _body("TagUpdateInput"),
-            "responses": {"200": _json("Tag", "The renamed tag")} | _errors(400, 404, 409, 413),
-        },
-        "delete": {
-            "operationId": "deleteTag",
-            "tags": ["tags"],
-            "summary": "Delete a tag; it leaves every image, the images stay",
-            "responses": {"204": {"description": "Deleted"}} | _errors(404),
-        },
-    },
-    "/tags/{tag_id}/images": {
-        "parameters": _parameters("tag_id"),
-        "get": {
-            "operationId": "listTagImages",
-            "tags": ["tags"],
-            "summary": "The tag's images, newest created first",
-            "parameters": _parameters(*IMAGE_FILTERS),
-            "responses": IMAGE_PAGE | _errors(400, 404),
-        },
-    },
-    "/search/images": {
-        "get": {
-            "operationId": "searchImages",
-            "tags": ["search"],
-            "summary": "Images with all the exact tags and, per pattern, a tag matching it; newest first",
-            "description": "At least one of exact_tags and match_tags must name a tag.",
-            "parameters": _parameters("exact_tags", "match_tags", *IMAGE_FILTERS),
-            "responses": IMAGE_PAGE | _errors(400),
-        },
-    },
-    "/blobs/{key}": {
-        "parameters": [
-            _path("key", "The stored object, chosen by tim"),
-            _query("expires", {"type": "string"}, "Part of the signature: when the URL expires", required=True),
-            _query("signature", {"type": "string"}, "HMAC-SHA256 signature of the URL", required=True),
-            _query("length", {"type": "string"}, "Part of an upload URL's signature: the body length"),
-        ],
-        "put": {
-            "operationId": "putFile",
-            "tags": ["files"],
-            "summary": "Upload an image's file to its signed upload_url (local stores)",
-            "description": "The body is the raw file, exactly `size` bytes. Refused with 400 (and "
-            "nothing stored) when it has another length; 409 once the file is stored; 403 when the "
-            "URL is tampered with, expired or meant for another method or object.",
-            "parameters": [
-                _query("length", {"type": "string"}, "Part of the signature: the body length", required=True)
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-            },
-            "responses": {"200": _json("ImageRecord", "Stored: the record, now uploaded")}
-            | _errors(400, 403, 404, 409),
-        },
-        "get": {
-            "operationId": "getFile",
-            "tags": ["files"],
-            "summary": "Download an image's file from its signed url (local stores)",
-            "description": "Honours a single byte range (`Range: bytes=a-b`, `bytes=a-`, `bytes=-n`) with 206; "
-            "a range the file does not have is a 416 with `Content-Range: bytes */SIZE`; several ranges, or "
-            "another unit, get the whole file (200). Answers carry `Cache-Control: private, no-store`.",
-            "parameters": [
-                {
-                    "name": "Range",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "One byte range, e.g. bytes=0-1023",
-                },
-                {
-                    "name": "If-Range",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": "The file's ETag: send the range only if the file is still that one",
-                },
-            ],
-            "responses": {
-                "200": {
-                    "description": "The file, with Content-Length and a Content-Disposition naming it",
-                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                },
-                "206": {
-                    "description": "The range asked for, with Content-Range",
-                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-                },
-            }
-            | _errors(403, 404, 416),
-        },
-    },
-    "/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "tags": ["meta"],
-            "summary": "This document",
-            "responses": {
-                "200": {"description": "The OpenAPI document", "content": {JSON: {"schema": {"type": "object"}}}}
-            },
-        },
-    },
-}
-
-_INTEGER = {"type": "integer"}
-_TIMESTAMP = {"type": "integer", "minimum": 0}
-_STRINGS = {"type": "array", "items": {"type": "string"}}
-_TAG_NAMES = _STRINGS | {
-    "description": "Tag names (missing tags are created, repeats count once); at most TIM_MAX_TAGS_PER_IMAGE (256)"
-}
-_FILENAME = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": MAX_FILENAME_LENGTH,
-    "description": "Normalized to Unicode NFC; not only white space; no `/`, `\\`, control or format characters",
-}
-
-PARAMETERS = {
-    "image_id": _path("image_id", "The image's id (a positive integer)"),
-    "tag_id": _path("tag_id", "The tag's id (a positive integer)"),
-    "page": _query("page", {"type": "integer", "minimum": 0, "default": 0}, "Result page to return, 0 indexed"),
-    "limit": _query(
-        "limit",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": MAX_PAGE_SIZE},
-        f"How many items to return at one time (max {MAX_PAGE_SIZE})",
+# What each error status means (an operation's errors: errors_of).
+ERRORS = {
+    400: Answer("Invalid input: the fields at fault are in `details`; also any query parameter the operation "
+                "does not take", ERROR),
+    401: Answer(
+        "No credential, or one that is not valid: send Authorization: Bearer <token>",
+        ERROR,
+        headers={"WWW-Authenticate": Header('The challenge: Bearer realm="tim", with the error when a token came')},
     ),
-    "start_timestamp": _query(
-        "start_timestamp",
-        _TIMESTAMP,
-        "Records created on or after this time, in seconds since the epoch (0: unbounded)",
-    ),
-    "end_timestamp": _query(
-        "end_timestamp",
-        _TIMESTAMP,
-        "Records created on or before this time, in seconds since the epoch (0: unbounded)",
-    ),
-    "uploaded_only": _query(
-        "uploaded_only",
-        {"type": "boolean", "default": False},
-        "Only records whose file is stored: true, false, 1 or 0 (case-insensitive)",
-    ),
-    "created_by": _query(
-        "created_by",
-        {"type": "string"},
-        "Only records created by this principal (exact match; empty: everyone)",
-    ),
-    "exact_tags": _query(
-        "exact_tags",
-        _STRINGS,
-        "Tags the image must carry (case-sensitive), pipe-delimited; may be repeated",
-        explode=True,
-    ),
-    "match_tags": _query(
-        "match_tags",
-        _STRINGS,
-        "Patterns that each must match one of the image's tags, case-insensitive, `%` as wildcard; "
-        "pipe-delimited; may be repeated",
-        explode=True,
+    403: Answer("The credential's scope does not allow this; or the signed URL is tampered with, expired or "
+                "meant for something else", ERROR),
+    404: Answer("No such record, or an id that is not a positive integer", ERROR),
+    409: Answer("Conflicts with the current state", ERROR),
+    413: Answer("The request body is too large", ERROR),
+    416: Answer(
+        "The file has no such range of bytes",
+        ERROR,
+        headers={"Content-Range": Header("bytes */SIZE: the file's size")},
     ),
 }
-
-SCHEMAS: dict[str, Any] = {
-    "ImageCreateInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["filename", "size"],
-        "properties": {
-            "filename": _FILENAME,
-            "size": {"type": "integer", "minimum": 1, "description": "Bytes; at most TIM_MAX_UPLOAD_BYTES"},
-            "tags": _TAG_NAMES,
-        },
-    },
-    "ImageCreatedResponse": {
-        "type": "object",
-        "required": ["id", "upload_url"],
-        "properties": {
-            "id": _INTEGER,
-            "upload_url": {
-                "type": "string",
-                "description": "Absolute, time-limited URL to PUT exactly `size` bytes to",
-            },
-        },
-    },
-    "ImageUpdateInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["tags"],
-        "properties": {"tags": _TAG_NAMES},
-    },
-    "UploadCreateInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["filename", "image_data"],
-        "properties": {
-            "filename": _FILENAME,
-            "image_data": {"type": "string", "contentEncoding": "base64", "description": "The file, base64 encoded"},
-            "tags": _TAG_NAMES,
-        },
-    },
-    "ImageRecord": {
-        "type": "object",
-        "required": ["id", "created_by", "created_timestamp", "filename", "size", "tags", "uploaded_timestamp", "url"],
-        "properties": {
-            "id": _INTEGER,
-            "created_by": {"type": "string", "description": "Who created the record"},
-            "created_timestamp": {"type": "integer", "description": "Seconds since the epoch"},
-            "filename": {"type": "string"},
-            "size": _INTEGER,
-            "tags": {"type": "array", "items": _ref("Tag")},
-            "uploaded_timestamp": {"type": ["integer", "null"], "description": "Null until the file is stored"},
-            "url": {
-                "type": ["string", "null"],
-                "description": "Null until the file is stored; then a time-limited download URL",
-            },
-        },
-    },
-    "ImageBrowsePage": {
-        "type": "object",
-        "required": ["results", "meta"],
-        "properties": {"results": {"type": "array", "items": _ref("ImageRecord")}, "meta": _ref("PageMeta")},
-    },
-    "Tag": {
-        "type": "object",
-        "required": ["id", "name"],
-        "properties": {"id": _INTEGER, "name": {"type": "string"}},
-    },
-    "TagBrowsePage": {
-        "type": "object",
-        "required": ["results", "meta"],
-        "properties": {"results": {"type": "array", "items": _ref("Tag")}, "meta": _ref("PageMeta")},
-    },
-    "TagCreateInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name"],
-        "properties": {
-            "name": {
-                "type": "string",
-                "description": f"Normalized to Unicode NFC and trimmed of surrounding white space, then "
-                f"1..{MAX_TAG_NAME_LENGTH} characters; no `|`, no control or format characters",
-            }
-        },
-    },
-    "TagUpdateInput": {"$ref": "#/components/schemas/TagCreateInput"},
-    "PageMeta": {
-        "type": "object",
-        "required": ["current_page", "has_more_pages", "total_results"],
-        "properties": {"current_page": _INTEGER, "has_more_pages": {"type": "boolean"}, "total_results": _INTEGER},
-    },
-    "Error": {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "integer", "description": "The HTTP status"},
-            "message": {"type": "string"},
-            "details": {
-                "type": "array",
-                "description": "The fields at fault (400)",
-                "items": {
-                    "type": "object",
-                    "required": ["field", "message"],
-                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-                },
-            },
-            "tag": {**_ref("Tag"), "description": "The tag that already has the name (409 from the tag routes)"},
-        },
-    },
-}
-
-ERROR_MEANINGS = {
-    400: "Invalid input",
-    401: "No credential, or one that is not valid: send Authorization: Bearer <token>",
-    403: "The credential's scope does not allow this; or the signed URL is tampered with, expired or "
-    "meant for something else",
-    404: "No such record, or an id that is not a positive integer",
-    409: "Conflicts with the current state",
-    413: "The request body is too large",
-    416: "The file has no such range of bytes",
-}
-RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {
-    "Error": _json("Error", "Any other error (405, 500, 503, ...)")
-}
-
-
-# Who may call what (see auth.py): the API routes need a bearer credential,
-# with the read scope for GET and write for the rest; the signed blob URLs
-# and this document need none.
-PUBLIC_PATHS = ("/blobs/{key}", "/openapi.json")
+OTHER_ERRORS = Answer("Any other error (405 with Allow, 500, 503...)", ERROR)
 SECURITY_SCHEMES = {
     "bearer": {
         "type": "http",
@@ -440,25 +53,17 @@ SECURITY_SCHEMES = {
 }
 
 
-def _with_access_control(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    secured: dict[str, dict[str, Any]] = {}
-    for path, item in paths.items():
-        secured[path] = dict(item)
-        for method, operation in item.items():
-            if method == "parameters":
-                continue
-            if path in PUBLIC_PATHS:
-                secured[path][method] = operation | {"security": []}
-            else:
-                scope = "read" if method == "get" else "write"
-                secured[path][method] = operation | {
-                    "description": (operation.get("description", "") + f" Needs the {scope} scope.").strip(),
-                    "responses": operation["responses"] | _errors(401, 403),
-                }
-    return secured
-
-
-def document(server_url: str) -> dict[str, Any]:
+def document(operations: Sequence[Operation], limits: Limits, server_url: str) -> dict[str, Any]:
+    schemas = _Schemas(limits)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        item = paths.setdefault(operation.path, {})
+        if operation.path_names:
+            item["parameters"] = [_parameter(PATH[name], schemas) for name in operation.path_names]
+        item[operation.method.lower()] = _operation(operation, operations, schemas)
+    statuses = sorted({status for operation in operations for status in errors_of(operation)})
+    responses = {f"Error{status}": _answer(ERRORS[status], schemas) for status in statuses}
+    responses["Error"] = _answer(OTHER_ERRORS, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -468,18 +73,164 @@ def document(server_url: str) -> dict[str, Any]:
             '{"code": <HTTP status>, "message": "..."}.',
         },
         "servers": [{"url": server_url}],
-        "paths": _with_access_control(PATHS),
+        "paths": paths,
         "security": [{"bearer": []}],
         "components": {
-            "schemas": SCHEMAS,
-            "parameters": PARAMETERS,
-            "responses": RESPONSES,
+            "schemas": dict(sorted(schemas.components.items())),
+            "responses": responses,
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
 
 
-class OpenApiDocument(Endpoint):
-    async def get(self, request: Request) -> Response:
+def errors_of(operation: Operation) -> list[int]:
+    """The error statuses an operation may answer with: 400 for any (unknown
+    query parameters are refused everywhere), 401 and 403 unless it is
+    public, 404 for a path naming something, 413 for a JSON body, and those
+    it declares."""
+    statuses = {400, *operation.errors}
+    if operation.scope is not PUBLIC:
+        statuses |= {401, 403}
+    if operation.path_names:
+        statuses.add(404)
+    if operation.json_body is not None:
+        statuses.add(413)
+    unknown = statuses - set(ERRORS)
+    if unknown:
+        raise ValueError(f"{operation.operation_id}: say in openapi.ERRORS what {sorted(unknown)} means")
+    return sorted(statuses)
+
+
+def _operation(operation: Operation, operations: Sequence[Operation], schemas: _Schemas) -> dict[str, Any]:
+    needs = "" if operation.scope is PUBLIC else f"Needs the {operation.scope.label} scope."
+    rendered: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "tags": [operation.path.strip("/").split("/")[0].split(".")[0]],
+        "summary": operation.summary,
+        "description": f"{operation.description} {needs}".strip(),
+    }
+    parameters = [_parameter(parameter, schemas) for parameter in (*operation.query.each, *operation.headers)]
+    if parameters:
+        rendered["parameters"] = parameters
+    if isinstance(operation.body, Streamed):
+        body = operation.body
+        rendered["requestBody"] = {
+            "required": True,
+            "description": body.description,
+            "content": {body.media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    elif operation.body is not None:
+        rendered["requestBody"] = {"required": True, "content": {JSON: {"schema": schemas.resolve(operation.body)}}}
+    answers = {str(status): _answer(answer, schemas) for status, answer in operation.answers.items()}
+    for status, answer in operation.answers.items():
+        links = _links(answer, operations) if status == 201 else {}
+        if links:
+            answers[str(status)]["links"] = links
+    answers |= {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in errors_of(operation)}
+    rendered["responses"] = answers | {"default": {"$ref": "#/components/responses/Error"}}
+    if operation.scope is PUBLIC:
+        rendered["security"] = []
+    return rendered
+
+
+def _parameter(parameter: Parameter, schemas: _Schemas) -> dict[str, Any]:
+    rendered = {
+        "name": parameter.name,
+        "in": parameter.where,
+        "required": parameter.required,
+        "description": parameter.description,
+        "schema": schemas.resolve(parameter.schema),
+    }
+    if parameter.repeated:
+        rendered |= {"style": "form", "explode": True}
+    return rendered
+
+
+def _answer(answer: Answer, schemas: _Schemas) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"description": answer.description}
+    if answer.headers:
+        rendered["headers"] = {
+            name: {
+                "description": header.description,
+                "required": header.required,
+                "schema": schemas.resolve(header.schema),
+            }
+            for name, header in answer.headers.items()
+        }
+    if answer.schema is not None:
+        rendered["content"] = {answer.media_type: {"schema": schemas.resolve(answer.schema)}}
+    return rendered
+
+
+def _links(answer: Answer, operations: Sequence[Operation]) -> dict[str, Any]:
+    """From what an operation made to the operations on it: the id in the
+    answer fills their path parameter (which lets a client, or a tester,
+    follow them)."""
+    made = answer.schema.identifies if isinstance(answer.schema, Named) else None
+    return {
+        other.operation_id: {"operationId": other.operation_id, "parameters": {made: "$response.body#/id"}}
+        for other in operations
+        if made is not None and made in other.path_names
+    }
+
+
+class _Schemas:
+    """Resolves schemas (see schemas.py) with the configured limits, keeping
+    each named one under its name once."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.components: dict[str, Any] = {}
+        self._named: dict[str, Named] = {}
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, Named):
+            return self._reference(value)
+        if isinstance(value, type) and attrs.has(value):  # a body class
+            return self._reference(Named(value.__name__, json_schema(value)))
+        if callable(value):
+            return self.resolve(value(self.limits))
+        if isinstance(value, dict):
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.resolve(item) for item in value]
+        return value
+
+    def _reference(self, named: Named) -> dict[str, str]:
+        known = self._named.setdefault(named.name, named)
+        if known != named:
+            raise ValueError(f"two schemas are named {named.name}")
+        if named.name not in self.components:
+            self.components[named.name] = {}  # before resolving it, in case it refers to itself
+            self.components[named.name] = self.resolve(named.schema)
+        return {"$ref": f"#/components/schemas/{named.name}"}
+
+
+class OpenApi:
+    """The document of an app's operations, rendered once for the limits of
+    the running ImageManager and the path the app is served under."""
+
+    def __init__(self, operations: Sequence[Operation], prefix: str):
+        self._operations = operations
+        self._prefix = prefix
+        self._rendered: dict[tuple[Limits, str], bytes] = {}
+        self._lock = threading.Lock()
+
+    def render(self, request: Request) -> bytes:
+        settings = manager(request).ports.settings
+        limits = Limits(
+            max_image_bytes=settings.max_image_bytes,
+            max_tags_per_image=settings.max_tags_per_image,
+            max_body_bytes=options(request).max_body_bytes,
+        )
         # root_path: where a parent app mounted this one, so the server URL stays right.
-        return JSONResponse(document(request.scope.get("root_path", "") + "/v1"))
+        key = (limits, request.scope.get("root_path", "") + self._prefix)
+        with self._lock:
+            if key not in self._rendered:
+                self._rendered[key] = orjson.dumps(document(self._operations, *key))
+            return self._rendered[key]
+
+
+def serve_document(request: Request) -> Response:
+    # Sync, so that the first rendering (a scan of Unicode) runs in the threadpool.
+    return Response(request.app.state.openapi.render(request), media_type=JSON)

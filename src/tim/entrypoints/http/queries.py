@@ -1,7 +1,8 @@
-"""Query-string parameters: every endpoint declares, per method, the ones
-it takes, and a request naming any other is refused with 400 before the
-endpoint runs (as unknown JSON fields are), so that a typo such as
-`exact_tag=` can never return an unfiltered list.
+"""Parameters in the URL: every operation declares the query parameters it
+takes (api.py), and a request naming any other is refused with 400 before
+the operation runs (as unknown JSON fields are), so that a typo such as
+`exact_tag=` can never return an unfiltered list. Each declaration also
+says what the OpenAPI document tells about the parameter.
 
 The values go to the use cases as the raw strings they arrived as: the
 domain parses and checks them (and names the field at fault).
@@ -9,37 +10,55 @@ domain parses and checks them (and names the field at fault).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any
 
 from attrs import frozen
 from starlette.datastructures import QueryParams
-from starlette.endpoints import HTTPEndpoint
 from starlette.requests import Request
 
 from tim.domain.model.errors import FieldProblem, InvalidInput
+from tim.domain.model.paging import MAX_PAGE_SIZE
+from tim.domain.model.search import MAX_TERMS
+from tim.entrypoints.http import schemas
 from tim.entrypoints.http.bodies import MAX_PROBLEMS, printable
+from tim.entrypoints.http.schemas import Schema
 
 _READ = "tim.query"
 
 
 @frozen
+class Parameter:
+    """One parameter: its schema and what it means. A `repeated` one is a
+    list: each value given is pipe-delimited terms, and it may be given
+    several times; any other may be given once."""
+
+    name: str
+    schema: Schema
+    description: str
+    repeated: bool = False
+    required: bool = False
+    where: str = "query"  # or "path", or "header"
+
+
+@frozen
 class Parameters:
-    """The query parameters one method takes: each of `single` at most once;
-    `lists` (pipe-delimited terms) may also be repeated."""
+    """The query parameters one operation takes."""
 
-    single: tuple[str, ...] = ()
-    lists: tuple[str, ...] = ()
+    each: tuple[Parameter, ...] = ()
 
-    def plus(self, *, single: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> Parameters:
-        return Parameters(self.single + single, self.lists + lists)
+    def plus(self, *more: Parameter) -> Parameters:
+        return Parameters(self.each + more)
 
-    def read(self, query: QueryParams) -> dict[str, str | list[str] | None]:
-        """Every declared parameter's value (None, or [] for a list, when
-        absent). Raises InvalidInput naming each unknown parameter, or one
-        of `single` given more than once (rather than letting one of its
-        values silently win)."""
-        known = {*self.single, *self.lists}
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(parameter.name for parameter in self.each)
+
+    def read(self, query: QueryParams) -> dict[str, Any]:
+        """Every declared parameter's value (None, or [] for a repeated one,
+        when absent). Raises InvalidInput naming each unknown parameter, or
+        one not `repeated` given more than once (rather than letting one of
+        its values silently win)."""
+        known = self.names
         unknown = [
             FieldProblem(printable(name), "is not a parameter of this route") for name in query if name not in known
         ]
@@ -48,39 +67,96 @@ class Parameters:
             unknown[MAX_PROBLEMS:] = [FieldProblem("query", f"and {more} more unknown parameters")]
         if unknown:
             raise InvalidInput(unknown)
-        repeated = [name for name in self.single if len(query.getlist(name)) > 1]
-        if repeated:
-            raise InvalidInput.of(repeated[0], "must be given once")
-        return {name: query.get(name) for name in self.single} | {name: query.getlist(name) for name in self.lists}
+        values: dict[str, Any] = {}
+        for parameter in self.each:
+            given = query.getlist(parameter.name)
+            if parameter.repeated:
+                values[parameter.name] = given
+            elif len(given) > 1:
+                raise InvalidInput.of(parameter.name, "must be given once")
+            else:
+                values[parameter.name] = given[0] if given else None
+        return values
+
+
+def query(request: Request) -> dict[str, Any]:
+    """The values of the query parameters the operation declared, as the
+    dispatch (operations.py) read them."""
+    return request.scope[_READ]
+
+
+def remember(request: Request, values: dict[str, Any]) -> None:
+    request.scope[_READ] = values
+
+
+def _terms(name: str, what: str) -> Parameter:
+    return Parameter(
+        name,
+        {"type": "array", "items": schemas.tag_terms},
+        f"{what}; pipe-delimited, and the parameter may be repeated. At most {MAX_TERMS} "
+        "terms in all the tag parameters together",
+        repeated=True,
+    )
 
 
 NONE = Parameters()
-PAGING = Parameters(single=("page", "limit"))
-IMAGE_LIST = PAGING.plus(single=("start_timestamp", "end_timestamp", "uploaded_only", "created_by"))
-IMAGE_SEARCH = IMAGE_LIST.plus(lists=("exact_tags", "match_tags"))
+PAGING = Parameters(
+    (
+        Parameter("page", schemas.PAGE_NUMBER | {"default": 0}, "Result page to return, 0 indexed"),
+        Parameter("limit", schemas.PAGE_SIZE | {"default": MAX_PAGE_SIZE}, "How many items to return at one time"),
+    )
+)
+IMAGE_LIST = PAGING.plus(
+    Parameter(
+        "start_timestamp",
+        schemas.TIMESTAMP,
+        "Records created on or after this time, in seconds since the epoch (0: unbounded); "
+        "not after end_timestamp",
+    ),
+    Parameter(
+        "end_timestamp",
+        schemas.TIMESTAMP,
+        "Records created on or before this time, in seconds since the epoch (0: unbounded)",
+    ),
+    Parameter("uploaded_only", schemas.FLAG, "Only records whose file is stored: true, false, 1 or 0 (any case)"),
+    Parameter(
+        "created_by",
+        schemas.principal_filter,
+        "Only records created by this principal (exact match; empty: everyone)",
+    ),
+)
+IMAGE_SEARCH = IMAGE_LIST.plus(
+    _terms("exact_tags", "Tags the image must all carry (case-sensitive)"),
+    _terms(
+        "match_tags",
+        "Patterns that each must match one of the image's tags, case-insensitive, `%` as wildcard "
+        "(any other character stands for itself)",
+    ),
+)
 # What tim's own signed blob URLs carry; the signature check decides what
 # each method needs (a GET URL with a `length` is a tampered one: 403).
-SIGNED_URL = Parameters(single=("expires", "length", "signature"))
+_SIGNATURE = (
+    Parameter("expires", schemas.TIMESTAMP, "Part of the signature: when the URL expires", required=True),
+    Parameter(
+        "signature",
+        {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "HMAC-SHA256 signature of the URL",
+        required=True,
+    ),
+)
+SIGNED_DOWNLOAD = Parameters(_SIGNATURE).plus(
+    Parameter("length", schemas.COUNT, "Only in upload URLs: a download URL that has one is refused (403)")
+)
+SIGNED_UPLOAD = Parameters(_SIGNATURE).plus(
+    Parameter("length", schemas.COUNT, "Part of the signature: the body's length", required=True)
+)
 
-
-class Endpoint(HTTPEndpoint):
-    """The base of every tim endpoint: `parameters` maps a method ("get",
-    "put"...) to the query parameters it takes; a method not listed takes
-    none."""
-
-    parameters: ClassVar[Mapping[str, Parameters]] = {}
-
-    async def dispatch(self) -> None:
-        request = Request(self.scope, receive=self.receive)
-        method = request.method.lower()
-        if method == "head" and not hasattr(self, "head"):
-            method = "get"  # as HTTPEndpoint dispatches it
-        if hasattr(self, method):  # otherwise HTTPEndpoint answers 405
-            self.scope[_READ] = self.parameters.get(method, NONE).read(request.query_params)
-        await super().dispatch()
-
-
-def query(request: Request) -> dict[str, str | list[str] | None]:
-    """The values of the query parameters the endpoint declared for this
-    request's method, as Endpoint.dispatch read them."""
-    return request.scope[_READ]
+# The parameters in paths, by the name their templates give them.
+PATH = {
+    name: Parameter(name, schema, description, required=True, where="path")
+    for name, schema, description in [
+        ("image_id", schemas.ID, "The image's id (any other text names no image: 404)"),
+        ("tag_id", schemas.ID, "The tag's id (any other text names no tag: 404)"),
+        ("key", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "The stored object, chosen by tim"),
+    ]
+}

@@ -1,4 +1,5 @@
-"""Domain values as the JSON bodies of the v1 API.
+"""Domain values as the JSON bodies of the v1 API, each beside the schema
+the OpenAPI document gives it.
 
 Written out field by field: what leaves the service is exactly the
 documented shape (an ImageRecord never shows its blob key).
@@ -12,10 +13,12 @@ from typing import Any, TypeVar
 import orjson
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
-from tim.domain.model.images import ImageRecord
+from tim.domain.model.images import MAX_FILENAME_LENGTH, ImageRecord
 from tim.domain.model.paging import Page
-from tim.domain.model.tags import Tag
+from tim.domain.model.tags import MAX_TAG_NAME_LENGTH, Tag
 from tim.domain.use_cases.images import CreatedImage
+from tim.entrypoints.http import schemas
+from tim.entrypoints.http.schemas import Named
 
 T = TypeVar("T")
 
@@ -28,8 +31,39 @@ class JSONResponse(StarletteJSONResponse):
         return orjson.dumps(content)
 
 
+def _record(**properties: Any) -> dict[str, Any]:
+    """An object with all of `properties` (more may be added, never removed)."""
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+TAG = Named(
+    "Tag",
+    _record(id=schemas.ID, name={"type": "string", "minLength": 1, "maxLength": MAX_TAG_NAME_LENGTH}),
+    identifies="tag_id",
+)
+
+
 def tag_json(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name}
+
+
+IMAGE_RECORD = Named(
+    "ImageRecord",
+    _record(
+        id=schemas.ID,
+        created_by={"type": "string", "description": "Who created the record"},
+        created_timestamp=schemas.TIMESTAMP | {"description": "Seconds since the epoch"},
+        filename={"type": "string", "minLength": 1, "maxLength": MAX_FILENAME_LENGTH},
+        size={"type": "integer", "minimum": 1, "description": "Bytes"},
+        tags={"type": "array", "items": TAG, "description": "In tag order (see GET /tags)"},
+        uploaded_timestamp={"type": ["integer", "null"], "minimum": 0, "description": "Null until the file is stored"},
+        url={
+            "type": ["string", "null"],
+            "description": "Null until the file is stored; then a time-limited download URL",
+        },
+    ),
+    identifies="image_id",
+)
 
 
 def image_json(image: ImageRecord) -> dict[str, Any]:
@@ -64,8 +98,36 @@ class ImageJson:
         return written
 
 
+IMAGE_CREATED = Named(
+    "ImageCreatedResponse",
+    _record(
+        id=schemas.ID,
+        upload_url={"type": "string", "description": "Absolute, time-limited URL to PUT exactly `size` bytes to"},
+    ),
+    identifies="image_id",
+)
+
+
 def created_image_json(created: CreatedImage) -> dict[str, Any]:
     return {"id": created.image.id, "upload_url": created.upload_url}
+
+
+PAGE_META = Named(
+    "PageMeta",
+    _record(
+        current_page=schemas.PAGE_NUMBER | {"description": "The page asked for"},
+        has_more_pages={"type": "boolean", "description": "Whether a later page holds results"},
+        total_results=schemas.COUNT | {"description": "How many results there are on all pages"},
+    ),
+)
+
+
+def page_of(name: str, item: Named) -> Named:
+    return Named(name, _record(results={"type": "array", "items": item}, meta=PAGE_META))
+
+
+IMAGE_PAGE = page_of("ImageBrowsePage", IMAGE_RECORD)
+TAG_PAGE = page_of("TagBrowsePage", TAG)
 
 
 def page_json(page: Page[T], item_json: Callable[[T], Any]) -> dict[str, Any]:

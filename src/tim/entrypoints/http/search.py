@@ -1,20 +1,16 @@
-"""/search/images."""
+"""The endpoint of /search/images (declared in api.py)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http import context
 from tim.entrypoints.http.context import manager, read
-from tim.entrypoints.http.queries import IMAGE_SEARCH, query
-from tim.entrypoints.http.responses import JSONResponse, image_json, page_json
+from tim.entrypoints.http.queries import query
+from tim.entrypoints.http.responses import JSONResponse, page_json
 
 
-class ImageSearch(Protected):
-    parameters = {"get": IMAGE_SEARCH}
-
-    async def get(self, request: Request) -> Response:
-        page = await read(request, manager(request).search_images, **query(request))
-        return JSONResponse(page_json(page, context.image_json(request)))
+async def search_images(request: Request) -> Response:
+    page = await read(request, manager(request).search_images, **query(request))
+    return JSONResponse(page_json(page, context.image_json(request)))

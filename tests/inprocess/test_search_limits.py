@@ -4,19 +4,19 @@ request as ever. On SQLite and on PostgreSQL."""
 
 import time
 
-import httpx
 import pytest
 
 from e2e.http_servers import assert_error, created, json_of
+from inprocess.apps import in_process, local_config, quiet
+from tim.entrypoints.http.app import create_app
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def api(request, serve, tmp_path):
-    env = {}
+def api(request, tmp_path):
+    settings = {}
     if request.param == "postgres":
-        env["TIM_DATABASE_URL"] = request.getfixturevalue("postgres_databases")()
-    server = serve(tmp_path / "data", env=env)
-    with server.client() as client:
+        settings["database_url"] = request.getfixturevalue("postgres_databases")()
+    with in_process(create_app(local_config(tmp_path, **settings), access_log=quiet())) as client:
         yield client
 
 

@@ -8,10 +8,10 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from e2e.http_servers import Servers, assert_error, json_of
+from e2e.http_servers import assert_error, json_of
+from inprocess.apps import ORIGIN, SECRET, local_config
 from tim.adapters.signed_urls import UrlSigner
 
-SECRET = "a-test-secret-that-is-long-enough"
 MAX_IMAGE_BYTES = 100_000
 INLINE_LIMIT = 4_152_360  # the spec's default, left unconfigured here
 JSON_TYPE = "application/json"
@@ -19,16 +19,13 @@ JSON = {"content-type": JSON_TYPE}
 
 
 @pytest.fixture(scope="module")
-def module_server(tmp_path_factory):
-    servers = Servers()
-    env = {"TIM_SECRET": SECRET, "TIM_MAX_UPLOAD_BYTES": str(MAX_IMAGE_BYTES)}
-    yield servers(tmp_path_factory.mktemp("tim") / "data", env=env)
-    servers.stop_all()
+def app_config(tmp_path_factory):
+    return local_config(tmp_path_factory.mktemp("tim"), max_image_bytes=MAX_IMAGE_BYTES)
 
 
 @pytest.fixture
-def signer(module_server):
-    return UrlSigner(SECRET.encode(), f"{module_server.api}/blobs")
+def signer():
+    return UrlSigner(SECRET.encode(), f"{ORIGIN}/v1/blobs")
 
 
 def count_images(client):
@@ -39,9 +36,9 @@ def count_tags(client):
     return json_of(client.get("/tags"), 200)["meta"]["total_results"]
 
 
-def test_unknown_routes_and_wrong_methods(client, module_server):
+def test_unknown_routes_and_wrong_methods(client):
     for path in ["/v1/nope", "/nope", "/", "/v1/images/", "/v1/images/1/complete/x", "/v1/blobs/"]:
-        body = assert_error(httpx.get(module_server.origin + path), 404)
+        body = assert_error(client.get(ORIGIN + path), 404)
         assert path in body["message"]
     wrong_methods = {
         ("PATCH", "/images"): {"GET", "HEAD", "POST"},
@@ -274,27 +271,27 @@ def test_signed_url_unhappy_paths(client, signer):
         signer.url("PUT", key, int(time.time()) - 1, len(data)),  # correctly signed, expired
         signer.url("GET", key, expires),  # a download URL
     ]:
-        assert_error(httpx.put(url, content=data), 403)
+        assert_error(client.put(url, content=data), 403)
     still_pending()
 
     # A URL signed for another length than the image's.
-    assert_error(httpx.put(signer.url("PUT", key, expires, len(data) - 1), content=data[:-1]), 403)
+    assert_error(client.put(signer.url("PUT", key, expires, len(data) - 1), content=data[:-1]), 403)
     # A correctly signed URL for an object no image has.
-    assert_error(httpx.put(signer.url("PUT", "f" * 32, expires, 3), content=b"abc"), 404)
+    assert_error(client.put(signer.url("PUT", "f" * 32, expires, 3), content=b"abc"), 404)
 
     # A body of another length is refused and nothing is stored.
-    assert_error(httpx.put(upload_url, content=data[:-1]), 400)
-    assert_error(httpx.put(upload_url, content=data + b"!"), 400)
-    assert_error(httpx.put(upload_url, content=iter([data, b"!"])), 400)  # chunked, no Content-Length
-    assert_error(httpx.put(upload_url, content=b""), 400)
+    assert_error(client.put(upload_url, content=data[:-1]), 400)
+    assert_error(client.put(upload_url, content=data + b"!"), 400)
+    assert_error(client.put(upload_url, content=iter([data, b"!"])), 400)  # chunked, no Content-Length
+    assert_error(client.put(upload_url, content=b""), 400)
     still_pending()
 
     # The right body stores it; a replay is refused.
-    assert json_of(httpx.put(upload_url, content=data), 200)["uploaded_timestamp"] is not None
-    assert_error(httpx.put(upload_url, content=data), 409)
-    assert_error(httpx.put(upload_url, content=b"x" * len(data)), 409)
+    assert json_of(client.put(upload_url, content=data), 200)["uploaded_timestamp"] is not None
+    assert_error(client.put(upload_url, content=data), 409)
+    assert_error(client.put(upload_url, content=b"x" * len(data)), 409)
     download_url = json_of(client.get(f"/images/{image['id']}"), 200)["url"]
-    assert httpx.get(download_url).content == data
+    assert client.get(download_url).content == data
 
     # Downloads: tampered, wrong-method, expired and other-object URLs.
     for url in [
@@ -305,6 +302,6 @@ def test_signed_url_unhappy_paths(client, signer):
         download_url.replace(key, other_key),
         signer.url("GET", key, int(time.time()) - 1),
     ]:
-        assert_error(httpx.get(url), 403)
+        assert_error(client.get(url), 403)
     # Correctly signed, but the file is not there (yet).
-    assert_error(httpx.get(signer.url("GET", other_key, expires)), 404)
+    assert_error(client.get(signer.url("GET", other_key, expires)), 404)

@@ -4,7 +4,6 @@ the returned upload_url, the one-shot upload, and downloads through `url`."""
 import base64
 from urllib.parse import quote
 
-import httpx
 
 from e2e.http_servers import json_of
 
@@ -22,7 +21,7 @@ def test_two_step_upload_of_the_dicom_sample_then_download(client, sample_dicom)
     assert pending["uploaded_timestamp"] is None and pending["url"] is None
     assert [tag["name"] for tag in pending["tags"]] == ["Chest", "CT"]
 
-    stored = json_of(httpx.put(created["upload_url"], content=data), 200)
+    stored = json_of(client.put(created["upload_url"], content=data), 200)
     assert stored["id"] == created["id"] and stored["uploaded_timestamp"] is not None
 
     image = json_of(client.get(f"/images/{created['id']}"), 200)
@@ -33,7 +32,7 @@ def test_two_step_upload_of_the_dicom_sample_then_download(client, sample_dicom)
     assert image["filename"] == "image-00000.dcm" and image["size"] == len(data)
     assert image["uploaded_timestamp"] >= image["created_timestamp"]
 
-    download = httpx.get(image["url"])
+    download = client.get(image["url"])
     assert download.status_code == 200
     assert download.content == data
     assert download.headers["content-type"] == "application/dicom"
@@ -55,14 +54,14 @@ def test_one_shot_upload_then_download(client, sample_dicom):
     assert image["uploaded_timestamp"] is not None
     assert json_of(client.get(f"/images/{image['id']}"), 200) | {"url": None} == image | {"url": None}
 
-    download = httpx.get(image["url"])
+    download = client.get(image["url"])
     assert download.status_code == 200 and download.content == data
 
 
 def test_a_download_names_the_original_file_safely(client):
     filename = 'Röntgen "links"; 100%.png'
     image = json_of(client.post("/upload", json={"filename": filename, "image_data": "iVBORw0KGgo="}), 201)
-    download = httpx.get(image["url"])
+    download = client.get(image["url"])
     assert download.status_code == 200 and download.content == base64.b64decode("iVBORw0KGgo=")
     assert download.headers["content-type"] == "image/png"
     assert download.headers["x-content-type-options"] == "nosniff"
@@ -73,8 +72,8 @@ def test_a_download_names_the_original_file_safely(client):
 
 def test_deleting_an_image_removes_its_file(client):
     image = json_of(client.post("/upload", json={"filename": "gone.bin", "image_data": "AAEC"}), 201)
-    assert httpx.get(image["url"]).status_code == 200
+    assert client.get(image["url"]).status_code == 200
     response = client.delete(f"/images/{image['id']}")
     assert response.status_code == 204 and response.content == b""
     assert client.get(f"/images/{image['id']}").status_code == 404
-    assert httpx.get(image["url"]).status_code == 404
+    assert client.get(image["url"]).status_code == 404

@@ -7,29 +7,28 @@ from e2e.http_servers import json_of, next_second
 
 
 @pytest.fixture(scope="module")
-def catalog(module_server):
+def catalog(client):
     """Five images: A and B, then, at least a second later, C, D and E.
     A and E are pending (never uploaded); the others are uploaded. `first` is
     B's created_timestamp and `second` C's; under load the clock may tick
     between any two images, so `created` holds what the server recorded for
     each, and no test assumes two images share a second."""
-    with module_server.client() as client:
 
-        def pending(tags):
-            return json_of(client.post("/images", json={"filename": "p.dcm", "size": 10, "tags": tags}), 201)["id"]
+    def pending(tags):
+        return json_of(client.post("/images", json={"filename": "p.dcm", "size": 10, "tags": tags}), 201)["id"]
 
-        def uploaded(tags):
-            image = json_of(client.post("/upload", json={"filename": "u.dcm", "image_data": "AAAA", "tags": tags}), 201)
-            return image["id"], image["created_timestamp"]
+    def uploaded(tags):
+        image = json_of(client.post("/upload", json={"filename": "u.dcm", "image_data": "AAAA", "tags": tags}), 201)
+        return image["id"], image["created_timestamp"]
 
-        a = pending(["Chest", "CT"])
-        b, first = uploaded(["chest"])
-        next_second(first)
-        c, second = uploaded(["Chest", "MRI"])
-        d, _ = uploaded(["Head_CT"])
-        e = pending([])
-        tags = {tag["name"]: tag["id"] for tag in json_of(client.get("/tags"), 200)["results"]}
-        recorded = {image["id"]: image["created_timestamp"] for image in json_of(client.get("/images"), 200)["results"]}
+    a = pending(["Chest", "CT"])
+    b, first = uploaded(["chest"])
+    next_second(first)
+    c, second = uploaded(["Chest", "MRI"])
+    d, _ = uploaded(["Head_CT"])
+    e = pending([])
+    tags = {tag["name"]: tag["id"] for tag in json_of(client.get("/tags"), 200)["results"]}
+    recorded = {image["id"]: image["created_timestamp"] for image in json_of(client.get("/images"), 200)["results"]}
     ids = {"A": a, "B": b, "C": c, "D": d, "E": e}
     created = {name: recorded[image_id] for name, image_id in ids.items()}
     return ids | {"first": first, "second": second, "created": created, "tags": tags}
