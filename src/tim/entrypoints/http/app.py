@@ -42,6 +42,7 @@ from tim.entrypoints.http.responses import ImageJson
 from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
 from tim.entrypoints.http.pacing import BodyFloor
+from tim.entrypoints.http.previews import ImagePreview
 from tim.entrypoints.http.search import ImageSearch
 from tim.entrypoints.http.sweeping import DEFAULT_SWEEP_INTERVAL_SECONDS, sweep_temporaries_every
 from tim.entrypoints.http.tags import Tag, TagImages, Tags
@@ -53,6 +54,7 @@ ROUTES = [
     Route(f"{V1}/images", Images),
     Route(f"{V1}/images/{{image_id}}", Image),
     Route(f"{V1}/images/{{image_id}}/complete", ImageCompletion),
+    Route(f"{V1}/images/{{image_id}}/preview", ImagePreview),
     Route(f"{V1}/upload", Upload),
     Route(f"{V1}/tags", Tags),
     Route(f"{V1}/tags/{{tag_id}}", Tag),

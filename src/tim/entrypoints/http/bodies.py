@@ -33,6 +33,7 @@ class ImageCreateInput:
     filename: str
     size: int
     tags: tuple[str, ...] = ()
+    sha256: str | None = None
 
 
 @frozen

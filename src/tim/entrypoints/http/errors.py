@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from tim.domain.model.access import AuthenticationUnavailable, InsufficientScope, Unauthenticated
 from tim.domain.model.errors import (
     AccessDenied,
+    ChecksumMismatch,
     Conflict,
     InvalidInput,
     NotFound,
@@ -27,6 +28,7 @@ from tim.domain.model.errors import (
     TagNameTaken,
     TimError,
     TooLarge,
+    UnsupportedMediaType,
 )
 from tim.entrypoints.http.responses import JSONResponse, tag_json
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[TimError], int] = {
     InvalidInput: 400,
     SizeMismatch: 400,
+    ChecksumMismatch: 400,
     Unauthenticated: 401,
     AccessDenied: 403,
     InsufficientScope: 403,
@@ -42,6 +45,7 @@ STATUS_BY_ERROR: dict[type[TimError], int] = {
     Conflict: 409,  # also AlreadyUploaded and UploadIncomplete
     TagNameTaken: 409,
     TooLarge: 413,
+    UnsupportedMediaType: 415,
     RangeNotSatisfiable: 416,
     StorageUnavailable: 503,
     AuthenticationUnavailable: 503,

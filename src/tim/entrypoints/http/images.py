@@ -25,7 +25,7 @@ from tim.entrypoints.http.responses import JSONResponse, created_image_json, ima
 
 
 class Images(Protected):
-    parameters = {"get": IMAGE_LIST}
+    parameters = {"get": IMAGE_LIST.plus(single=("sha256",))}
 
     async def get(self, request: Request) -> Response:
         page = await read(request, manager(request).list_images, **query(request))
@@ -39,6 +39,7 @@ class Images(Protected):
             filename=body.filename,
             size=body.size,
             tags=body.tags,
+            sha256=body.sha256,
         )
         note(request).image_id = created.image.id
         return JSONResponse(created_image_json(created), status_code=201)

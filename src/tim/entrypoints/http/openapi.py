@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tim.domain.model.facts import DICOM_ALLOWLIST
 from tim.domain.model.images import MAX_FILENAME_LENGTH
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH
@@ -60,7 +61,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "listImages",
             "tags": ["images"],
             "summary": "List all images, newest created first",
-            "parameters": _parameters(*IMAGE_FILTERS),
+            "parameters": _parameters(*IMAGE_FILTERS, "sha256"),
             "responses": IMAGE_PAGE | _errors(400),
         },
         "post": {
@@ -103,6 +104,29 @@ PATHS: dict[str, dict[str, Any]] = {
             "description": "Checks that the stored file exists with exactly the declared size and marks "
             "the record uploaded. 409 when it is missing or has another size (a wrong-size file is removed).",
             "responses": {"200": _json("ImageRecord", "The uploaded record")} | _errors(404, 409),
+        },
+    },
+    "/images/{image_id}/preview": {
+        "parameters": _parameters("image_id"),
+        "get": {
+            "operationId": "getImagePreview",
+            "tags": ["images"],
+            "summary": "A PNG thumbnail of the image's file, fitting in size x size pixels",
+            "description": "DICOM rendered with its modality LUT and VOI LUT or window (MONOCHROME1 inverted, "
+            "the middle frame of a multi-frame file); PNG, JPEG, TIFF, GIF, WebP and BMP scaled. Made once per "
+            "image and size. 409 while the file is pending; 415 for a file tim cannot render (the message "
+            "names a compressed transfer syntax that no installed decoder reads).",
+            "parameters": [
+                _query(
+                    "size",
+                    {"type": "integer", "minimum": 64, "maximum": 1024, "default": 256},
+                    "The largest width and height of the preview, in pixels",
+                )
+            ],
+            "responses": {
+                "200": {"description": "The preview", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}
+            }
+            | _errors(400, 404, 409, 415),
         },
     },
     "/upload": {
@@ -247,6 +271,7 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 _INTEGER = {"type": "integer"}
+_SHA256 = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
 _TIMESTAMP = {"type": "integer", "minimum": 0}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _TAG_NAMES = _STRINGS | {
@@ -294,6 +319,12 @@ PARAMETERS = {
         "Tags the image must carry (case-sensitive), pipe-delimited; may be repeated",
         explode=True,
     ),
+    "sha256": _query(
+        "sha256",
+        {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+        "Only records of the file with this SHA-256 (its duplicates), and pending uploads that declared it "
+        "(uploaded_only=true leaves those out)",
+    ),
     "match_tags": _query(
         "match_tags",
         _STRINGS,
@@ -312,6 +343,7 @@ SCHEMAS: dict[str, Any] = {
             "filename": _FILENAME,
             "size": {"type": "integer", "minimum": 1, "description": "Bytes; at most TIM_MAX_UPLOAD_BYTES"},
             "tags": _TAG_NAMES,
+            "sha256": _SHA256 | {"description": "The file's SHA-256, if known: a PUT of other bytes is refused"},
         },
     },
     "ImageCreatedResponse": {
@@ -322,6 +354,12 @@ SCHEMAS: dict[str, Any] = {
             "upload_url": {
                 "type": "string",
                 "description": "Absolute, time-limited URL to PUT exactly `size` bytes to",
+            },
+            "upload_headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Headers the PUT must carry, when there are any (S3's signed checksum of a "
+                "declared sha256)",
             },
         },
     },
@@ -355,6 +393,17 @@ SCHEMAS: dict[str, Any] = {
             "url": {
                 "type": ["string", "null"],
                 "description": "Null until the file is stored; then a time-limited download URL",
+            },
+            "sha256": {"type": ["string", "null"], "description": "SHA-256 of the stored bytes, hex; null until stored"},
+            "content_type": {
+                "type": ["string", "null"],
+                "description": "Sniffed from the stored bytes (application/dicom, image/png...); null until stored",
+            },
+            "dicom": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "properties": {name: {"type": "integer" if kind is int else "string"} for name, kind in DICOM_ALLOWLIST.items()},
+                "description": "For DICOM files, the allowlisted header attributes (none that identify a patient)",
             },
         },
     },
@@ -419,6 +468,7 @@ ERROR_MEANINGS = {
     404: "No such record, or an id that is not a positive integer",
     409: "Conflicts with the current state",
     413: "The request body is too large",
+    415: "tim cannot render a preview of this file",
     416: "The file has no such range of bytes",
 }
 RESPONSES = {f"Error{status}": _json("Error", meaning) for status, meaning in ERROR_MEANINGS.items()} | {

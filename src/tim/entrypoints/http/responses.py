@@ -42,6 +42,9 @@ def image_json(image: ImageRecord) -> dict[str, Any]:
         "tags": [tag_json(tag) for tag in image.tags],
         "uploaded_timestamp": image.uploaded_timestamp,
         "url": image.url,
+        "sha256": image.stored_sha256,
+        "content_type": image.content_type,
+        "dicom": None if image.dicom is None else image.dicom.as_dict(),
     }
 
 
@@ -65,7 +68,10 @@ class ImageJson:
 
 
 def created_image_json(created: CreatedImage) -> dict[str, Any]:
-    return {"id": created.image.id, "upload_url": created.upload_url}
+    shown: dict[str, Any] = {"id": created.image.id, "upload_url": created.upload_url}
+    if created.upload_headers:  # only for a declared sha256 on a store that checks it: v1 clients see v1's shape
+        shown["upload_headers"] = created.upload_headers
+    return shown
 
 
 def page_json(page: Page[T], item_json: Callable[[T], Any]) -> dict[str, Any]:
