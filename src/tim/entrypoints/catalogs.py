@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from tim.domain.model.errors import TimError, UploadIncomplete
-from tim.domain.model.images import ImageRecord
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.use_cases.manager import ImageManager
 from tim.entrypoints import configuration
 from tim.entrypoints.bootstrap import MEMORY, ConfigError, build_manager
+from tim.entrypoints.shapes import image_json
 
 CHUNK = 1024 * 1024
 TOKEN_VARIABLE = "TIM_TOKEN"
@@ -58,22 +58,6 @@ class Catalog(Protocol):
     def close(self) -> None: ...
 
 
-def record_json(image: ImageRecord) -> dict[str, Any]:
-    """A record as the API shows it (less the download URL)."""
-    return {
-        "id": image.id,
-        "created_by": image.created_by,
-        "created_timestamp": image.created_timestamp,
-        "filename": image.filename,
-        "size": image.size,
-        "tags": [{"id": tag.id, "name": tag.name} for tag in image.tags],
-        "uploaded_timestamp": image.uploaded_timestamp,
-        "sha256": image.stored_sha256,
-        "content_type": image.content_type,
-        "dicom": None if image.dicom is None else image.dicom.as_dict(),
-    }
-
-
 def file_chunks(file: BinaryIO) -> Iterator[bytes]:
     return iter(lambda: file.read(CHUNK), b"")
 
@@ -88,7 +72,7 @@ class LocalCatalog:
         self.max_image_bytes: int | None = manager.settings.max_image_bytes
 
     def with_sha256(self, sha256: str) -> list[dict[str, Any]]:
-        return [record_json(image) for image in self._manager.list_images(sha256=sha256).results]
+        return [image_json(image) for image in self._manager.list_images(sha256=sha256).results]
 
     def add(self, path: Path, *, filename: str, size: int, sha256: str, tags: list[str]) -> dict[str, Any]:
         try:
@@ -98,15 +82,15 @@ class LocalCatalog:
                 )
         except TimError as error:
             raise CatalogError(error.message) from None
-        return record_json(image)
+        return image_json(image)
 
     def finish(self, pending: Mapping[str, Any], path: Path, *, filename: str, size: int, sha256: str, tags: list[str]) -> dict[str, Any]:
         try:
             try:
-                return record_json(self._manager.complete_upload(pending["id"]))
+                return image_json(self._manager.complete_upload(pending["id"]))
             except UploadIncomplete:
                 with path.open("rb") as file:
-                    return record_json(self._manager.upload_file(pending["id"], file_chunks(file)))
+                    return image_json(self._manager.upload_file(pending["id"], file_chunks(file)))
         except TimError as error:
             raise CatalogError(error.message) from None
 
@@ -118,7 +102,7 @@ class LocalCatalog:
         while True:
             found = find(page=page, limit=MAX_PAGE_SIZE, **wanted)
             for image in found.results:
-                yield found.total_results, record_json(image)
+                yield found.total_results, image_json(image)
             if not found.has_more_pages:
                 return
             page += 1

@@ -24,7 +24,7 @@ from psycopg import IsolationLevel
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
-from tim.adapters.fact_rows import dicom_from_text, dicom_text
+from tim.adapters.fact_rows import NEW_IMAGE_COLUMNS, dicom_from_text, dicom_text, new_image_row
 from tim.adapters.feed_rows import decode, encode
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
 from tim.adapters.postgres.schema import migrate
@@ -127,19 +127,9 @@ class PostgresRepository:
     def add_image(self, image: NewImage) -> ImageRecord:
         with self._transaction() as conn:
             row = conn.execute(
-                "INSERT INTO images AS i (filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp,"
-                f" sha256, content_type, dicom) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {IMAGE_COLUMNS}",
-                (
-                    image.filename,
-                    image.size,
-                    image.created_by,
-                    image.created_timestamp,
-                    image.blob_key,
-                    image.uploaded_timestamp,
-                    image.sha256,
-                    image.content_type,
-                    dicom_text(image.dicom),
-                ),
+                f"INSERT INTO images AS i ({NEW_IMAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                f" RETURNING {IMAGE_COLUMNS}",
+                new_image_row(image),
             ).fetchone()
             tags, new_tags = _tags_named(conn, image.tag_names)
             _link(conn, row[0], tags)

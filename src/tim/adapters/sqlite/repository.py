@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from tim.adapters.fact_rows import dicom_from_text, dicom_text
+from tim.adapters.fact_rows import NEW_IMAGE_COLUMNS, dicom_from_text, dicom_text, new_image_row
 from tim.adapters.feed_rows import decode, encode
 from tim.adapters.sqlite.connections import ConnectionPool
 from tim.adapters.sqlite.schema import folded, open_migrated
@@ -84,19 +84,7 @@ class SqliteRepository:
             if db.execute("SELECT 1 FROM images WHERE blob_key = ?", (image.blob_key,)).fetchone() is not None:
                 raise Conflict(f"an image record already uses the object key {image.blob_key!r}")
             image_id = db.execute(
-                "INSERT INTO images (filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp,"
-                " sha256, content_type, dicom) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    image.filename,
-                    image.size,
-                    image.created_by,
-                    image.created_timestamp,
-                    image.blob_key,
-                    image.uploaded_timestamp,
-                    image.sha256,
-                    image.content_type,
-                    dicom_text(image.dicom),
-                ),
+                f"INSERT INTO images ({NEW_IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_image_row(image)
             ).lastrowid
             tag_ids, new_tags = _tags_named(db, image.tag_names)
             _link(db, image_id, image.created_timestamp, tag_ids)

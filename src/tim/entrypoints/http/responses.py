@@ -16,6 +16,7 @@ from tim.domain.model.images import ImageRecord
 from tim.domain.model.paging import Page
 from tim.domain.model.tags import Tag
 from tim.domain.use_cases.images import CreatedImage
+from tim.entrypoints.shapes import image_json
 
 T = TypeVar("T")
 
@@ -32,20 +33,6 @@ def tag_json(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name}
 
 
-def image_json(image: ImageRecord) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "created_by": image.created_by,
-        "created_timestamp": image.created_timestamp,
-        "filename": image.filename,
-        "size": image.size,
-        "tags": [tag_json(tag) for tag in image.tags],
-        "uploaded_timestamp": image.uploaded_timestamp,
-        "url": image.url,
-        "sha256": image.stored_sha256,
-        "content_type": image.content_type,
-        "dicom": None if image.dicom is None else image.dicom.as_dict(),
-    }
 
 
 class ImageJson:
