@@ -240,3 +240,16 @@ def test_files_that_cannot_be_imported_are_reported_and_the_run_goes_on(tmp_path
     assert result.returncode == 1 and result.stdout.startswith("imported 1 files"), result.stdout
     assert run_tim("import", str(source), "--dicom-tags", "PatientName", env=env, cwd=tmp_path).returncode == 2
     assert run_tim("import", str(source), "--jobs", "0", env=env, cwd=tmp_path).returncode == 2
+
+
+def test_the_readme_example_runs_as_written(tmp_path):
+    from readme_sections import fenced_blocks
+
+    (blocks,) = fenced_blocks("## Import a folder, export a tagged set", "sh")
+    files = write_folder(tmp_path / "incoming")
+    env = clean_environment({"TIM_DATA_DIR": str(tmp_path / "tim-data"), "PATH": f"{TIM.parent}:{os.environ['PATH']}"})
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", blocks], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "imported 0 files" in result.stdout and "exported 1 files" in result.stdout, result.stdout
+    (exported,) = (tmp_path / "chest-ct" / "files").iterdir()
+    assert exported.read_bytes() == files["chest/ct/ct.dcm"]
