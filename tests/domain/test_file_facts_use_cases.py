@@ -157,11 +157,15 @@ def test_a_preview_of_each_renderable_kind_is_a_png_that_fits(kind):
 
 def test_previews_are_made_once_kept_beside_the_file_and_go_with_it():
     tim = manager()
+    renders = []
+    render = tim.ports.previews.render
+    tim.ports.previews.render = lambda *args: renders.append(args[1:]) or render(*args)
     image = tim.upload_image(created_by="ana", filename="ct.dcm", data=samples.ct())
     first = tim.preview(image.id, size=64)
     kept = derived_key(image.blob_key, "preview64")
     assert b"".join(tim.ports.blobs.get(kept)) == first
-    assert tim.preview(image.id, size=64) is not None and tim.preview(image.id, size=64) == first
+    assert tim.preview(image.id, size=64) == first and tim.preview(image.id, size="64") == first
+    assert renders == [("application/dicom", 64)]  # made once
     tim.ports.clock.advance(10)
     assert tim.reconcile(remove_orphans=True, orphan_grace=0).orphans == 0  # its image exists: left alone
     assert tim.ports.blobs.stat(kept) == len(first)
