@@ -97,7 +97,11 @@ def load_sqlite(catalogue: Catalogue, path: Path) -> None:
             "INSERT INTO tags (id, name, folded) VALUES (?, ?, ?)",
             ((n + 1, name, name.casefold()) for n, name in enumerate(catalogue.tags)),
         )
-        db.executemany("INSERT INTO images VALUES (?, ?, ?, ?, ?, ?, ?)", catalogue.images)
+        db.executemany(
+            "INSERT INTO images (id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            catalogue.images,
+        )
         db.executemany(
             "INSERT INTO image_tags (image_id, tag_id, created_timestamp) VALUES (?, ?, ?)",
             ((image_id, tag_id, created[image_id]) for image_id, tag_id in catalogue.links),

@@ -29,7 +29,8 @@ def test_schemathesis_finds_no_failure_with_all_checks(tmp_path, serve):
     assert made.returncode == 0, made.stderr
     server = serve(data_dir, env=env)
     command = [
-        str(SCHEMATHESIS), "run", f"{server.api}/openapi.json",
+        str(SCHEMATHESIS), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+        "run", f"{server.api}/openapi.json",
         "--checks", "all",
         "--max-examples", str(EXAMPLES_PER_OPERATION),
         "--seed", str(SEED),

@@ -2,6 +2,7 @@
 changes nothing: one spelling per value, one value per parameter."""
 
 import base64
+import gzip
 
 import pytest
 
@@ -66,9 +67,13 @@ def test_control_characters_around_tag_names_are_refused_not_trimmed(client):
 
 
 def test_compressed_files_are_served_as_what_they_are(client):
-    image = created(client, "/upload", {"filename": "scan.png.gz", "image_data": base64.b64encode(b"x").decode()})
+    # What the bytes are decides, not the name (see API-EXTENSIONS §7, content_type).
+    packed = gzip.compress(b"not a png")
+    image = created(client, "/upload", {"filename": "scan.png.gz", "image_data": base64.b64encode(packed).decode()})
     download = client.get(image["url"])
     assert download.status_code == 200 and download.headers["content-type"] == "application/gzip"
+    image = created(client, "/upload", {"filename": "scan.png", "image_data": base64.b64encode(b"x").decode()})
+    assert client.get(image["url"]).headers["content-type"] == "application/octet-stream"
 
 
 def snapshot(client):

@@ -26,7 +26,8 @@ def test_two_step_upload_of_the_dicom_sample_then_download(client, sample_dicom)
 
     image = json_of(client.get(f"/images/{created['id']}"), 200)
     assert set(image) == {
-        "id", "created_by", "created_timestamp", "filename", "size", "tags", "uploaded_timestamp", "url"
+        "id", "created_by", "created_timestamp", "filename", "size", "tags", "uploaded_timestamp", "url",
+        "sha256", "content_type", "dicom",  # file facts (API-EXTENSIONS §7)
     }  # fmt: skip
     assert image["created_by"] == "anonymous"
     assert image["filename"] == "image-00000.dcm" and image["size"] == len(data)

@@ -86,10 +86,17 @@ class ServedByTim:
     completes_on_put = True
     _signer: UrlSigner
 
-    def upload_url(self, key: str, size: int, expires_at: int) -> str:
+    def upload_url(self, key: str, size: int, expires_at: int, sha256: str | None = None) -> str:
+        # A declared digest is the record's: tim checks the bytes it receives against it.
         return self._signer.url("PUT", key, expires_at, size)
 
-    def download_url(self, key: str, filename: str, expires_at: int) -> str:
+    def upload_headers(self, sha256: str | None) -> dict[str, str]:
+        return {}
+
+    def stored_sha256(self, key: str) -> str | None:
+        return None  # tim digests what it receives; a file found later is read
+
+    def download_url(self, key: str, filename: str, expires_at: int, media_type: str | None = None) -> str:
         return self._signer.url("GET", key, expires_at)
 
     def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:

@@ -29,6 +29,7 @@ from tim.domain.use_cases.tokens import OpenAccess, TokenManager
 from tim.ports.access import Authenticator, TokenRepository
 from tim.ports.blob_store import BlobStore
 from tim.ports.clock import Clock
+from tim.ports.imaging import DicomHeaders
 from tim.ports.repository import Repository
 
 # Where the HTTP entrypoint serves signed PUTs and GETs for local stores.
@@ -78,7 +79,12 @@ def assemble(
     repository: Repository, blobs: BlobStore, *, clock: Clock | None = None, settings: Settings = Settings()
 ) -> ImageManager:
     """An ImageManager over a repository and a blob store, with a search
-    index of its own and rationed upload checks."""
+    index of its own, rationed upload checks, and pydicom, numpy and Pillow
+    for reading image files."""
+    # Imported here: pydicom, numpy and Pillow load only when tim is assembled.
+    from tim.adapters.imaging.dicom_headers import PydicomHeaders
+    from tim.adapters.imaging.previews import PillowPreviews
+
     clock = clock or SystemClock()
     return ImageManager(
         repository=repository,
@@ -86,8 +92,17 @@ def assemble(
         blobs=blobs,
         upload_checks=RationedUploadChecks(blobs, clock, interval_seconds=settings.pending_check_interval_seconds),
         clock=clock,
+        dicom_headers=PydicomHeaders(),
+        previews=PillowPreviews(),
         settings=settings,
     )
+
+
+def open_dicom_headers() -> DicomHeaders:
+    """What reads DICOM headers, for entrypoints that look at files before tim does (tim import)."""
+    from tim.adapters.imaging.dicom_headers import PydicomHeaders
+
+    return PydicomHeaders()
 
 
 def open_repository(url: str, *, statement_timeout_seconds: int = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:

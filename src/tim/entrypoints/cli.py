@@ -4,6 +4,8 @@
     tim reconcile [--data-dir DIR] [--expire-pending-after SECONDS] [--remove-orphans [--orphan-grace SECONDS]]
     tim reindex [--data-dir DIR]
     tim token create NAME --scope read|write|admin | tim token list | tim token revoke NAME
+    tim import PATH... [--tag NAME]... [--tags-from-folders] [--manifest FILE] [--dicom-tags NAMES] [--jobs N] [--url URL]
+    tim export --to DIR [--exact-tags T] [--match-tags P] [--start-timestamp S] [--end-timestamp S] [--url URL]
 
 Each subcommand is a function taking the parsed arguments and returning an
 exit status; `add_serve` shows how one is declared. Configuration problems
@@ -31,6 +33,8 @@ from tim.domain.model.settings import Settings
 from tim.domain.use_cases.tokens import TokenManager
 from tim.entrypoints import configuration
 from tim.entrypoints.bootstrap import MEMORY, ConfigError, build_manager, build_token_manager
+from tim.entrypoints.export import add_export
+from tim.entrypoints.ingest import add_import
 
 CONFIG_ERROR_STATUS = 2
 FAILURE_STATUS = 1
@@ -50,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_reconcile(commands)
     add_reindex(commands)
     add_token(commands)
+    add_import(commands)
+    add_export(commands)
     arguments = parser.parse_args(argv)
     try:
         return arguments.run(arguments)

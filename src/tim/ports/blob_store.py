@@ -1,6 +1,9 @@
 """Where image files are kept.
 
-Keys are made by tim (see `new_blob_key`), never taken from user input.
+Keys are made by tim (see `new_blob_key`), never taken from user input. An
+image's file may have derived objects (previews) beside it, under
+`derived_key(blob_key, name)`: they are stored and read like files, listed
+by `objects`, and removed with the file they derive from.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ class UploadState(Enum):
     STORED = "stored"
     MISSING = "missing"
     WRONG_SIZE = "wrong_size"
+    # Never from a store: tim's verdict on stored bytes whose SHA-256 is not
+    # the one declared (they are removed, as a wrong size is).
+    WRONG_CONTENT = "wrong_content"
 
 
 @frozen
@@ -65,7 +71,8 @@ class BlobStore(Protocol):
         """The size of the (permanent) file, or None when there is none."""
 
     def delete(self, key: str) -> None:
-        """Remove the object; no error if it is gone already."""
+        """Remove the object and every object derived from it; no error if
+        they are gone already."""
 
     def objects(self) -> Iterator[StoredObject]:
         """Every stored object (uploaded or still at its upload URL), for
@@ -87,11 +94,23 @@ class BlobStore(Protocol):
         and return STORED. Nothing there: MISSING. Another size: remove it
         and return WRONG_SIZE. Idempotent: STORED again once done."""
 
-    def upload_url(self, key: str, size: int, expires_at: int) -> str:
-        """An absolute URL that accepts one PUT of exactly `size` bytes until `expires_at`."""
+    def upload_url(self, key: str, size: int, expires_at: int, sha256: str | None = None) -> str:
+        """An absolute URL that accepts one PUT of exactly `size` bytes until
+        `expires_at`; with `sha256`, stores whose clients upload directly
+        refuse other bytes (a signed checksum). Stores that receive the PUT
+        through tim leave the check to tim."""
 
-    def download_url(self, key: str, filename: str, expires_at: int) -> str:
-        """An absolute URL that serves the file (as `filename`) until `expires_at`."""
+    def upload_headers(self, sha256: str | None) -> dict[str, str]:
+        """Headers the PUT to an upload URL made with `sha256` must carry."""
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The SHA-256 of the file as the store itself verified it on upload
+        (a checksum the client sent and the store checked), or None when the
+        store keeps none: then only reading the bytes tells."""
+
+    def download_url(self, key: str, filename: str, expires_at: int, media_type: str | None = None) -> str:
+        """An absolute URL that serves the file (as `filename`, of
+        `media_type` when known) until `expires_at`."""
 
     @property
     def completes_on_put(self) -> bool:

@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from tim.domain.model.changes import FeedEntry, FeedPosition
+from tim.domain.model.facts import FileFacts
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.tags import Tag
@@ -72,9 +73,15 @@ class ImageRepository(Protocol):
         """Replace an image's tags with these names, creating missing tags.
         None if there is no such image."""
 
-    def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
-        """Record that the file is stored. Keeps an earlier timestamp if one is
-        set already. None if there is no such image."""
+    def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
+        """Record that the file is stored, with what its bytes showed (in the
+        same transaction, so an uploaded record never lacks them). Keeps an
+        earlier timestamp and facts if set already. None if there is no such
+        image."""
+
+    def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
+        """The records whose sha256 is this one (stored files with these
+        bytes, and pending uploads that declared them); an indexed lookup."""
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         """Remove a record; returns what was removed, None if nothing was

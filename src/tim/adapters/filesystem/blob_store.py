@@ -27,7 +27,7 @@ from tim.adapters.filesystem.files import (
 )
 from tim.adapters.signed_urls import ServedByTim, UrlSigner
 from tim.domain.model.errors import NotFound, ObjectExists, SizeMismatch
-from tim.domain.model.images import is_blob_key
+from tim.domain.model.images import is_object_key
 from tim.ports.blob_store import BlobWriter, StoredObject
 
 CHUNK_SIZE = 1024 * 1024
@@ -100,6 +100,11 @@ class FileBlobStore(ServedByTim):
         with storage_errors(f"the file store at {self._root} cannot delete object {key}"):
             with suppress(FileNotFoundError):
                 os.unlink(path)
+            # Derived objects sit beside the file, in its shard, named after it.
+            for entry in entries(path.parent):
+                if entry.name.startswith(f"{key}-") and is_object_key(entry.name):
+                    with suppress(FileNotFoundError):
+                        os.unlink(entry.path)
 
     def objects(self) -> Iterator[StoredObject]:
         # One shard (1/256 of the objects) is listed at a time.
@@ -129,13 +134,13 @@ class FileBlobStore(ServedByTim):
 
     def _path(self, key: str) -> Path | None:
         """Where the object `key` lives, or None when `key` cannot name one."""
-        if not isinstance(key, str) or not is_blob_key(key):
+        if not isinstance(key, str) or not is_object_key(key):
             return None
         return self._objects / key[:2] / key
 
     def _objects_in(self, shard: os.DirEntry[str]) -> Iterator[StoredObject]:
         for entry in entries(Path(shard.path)):
-            if not (is_blob_key(entry.name) and entry.name.startswith(shard.name)):
+            if not (is_object_key(entry.name) and entry.name.startswith(shard.name)):
                 continue
             try:
                 status = entry.stat(follow_symlinks=False)

@@ -52,8 +52,10 @@ class MemoryBlobStore(ServedByTim):
 
     def delete(self, key: str) -> None:
         with self._lock:
-            self._objects.pop(key, None)
-            self._modified.pop(key, None)
+            derived = [name for name in self._objects if name.startswith(f"{key}-")]
+            for name in [key, *derived]:
+                self._objects.pop(name, None)
+                self._modified.pop(name, None)
 
     def remove_stale_temporaries(self, older_than: int) -> int:
         return 0  # a write in progress keeps its bytes in its writer, and they go with it

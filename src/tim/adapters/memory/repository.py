@@ -26,6 +26,7 @@ from tim.domain.model.changes import (
     TagRenamed,
 )
 from tim.domain.model.errors import TagNameTaken
+from tim.domain.model.facts import FileFacts
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.tags import Tag, sorted_tags
@@ -79,6 +80,9 @@ class MemoryRepository:
                 created_timestamp=image.created_timestamp,
                 blob_key=image.blob_key,
                 uploaded_timestamp=image.uploaded_timestamp,
+                sha256=image.sha256,
+                content_type=image.content_type,
+                dicom=image.dicom,
             )
             tag_ids = [self._tag_named(name).id for name in image.tag_names]
             self._images[record.id] = record
@@ -110,15 +114,21 @@ class MemoryRepository:
                 self._record(ImageRetagged(image_id, created, tuple(after - before), tuple(before - after), not after))
             return self._full(image_id)
 
-    def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
+    def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
         with self._lock:
             image = self._images.get(image_id)
             if image is None:
                 return None
             if not image.is_uploaded:
-                self._images[image_id] = evolve(image, uploaded_timestamp=timestamp)
+                known = {} if facts is None else {"sha256": facts.sha256, "content_type": facts.content_type, "dicom": facts.dicom}
+                self._images[image_id] = evolve(image, uploaded_timestamp=timestamp, **known)
                 self._record(ImageUploaded(image_id, image.created_timestamp))
             return self._full(image_id)
+
+    def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
+        with self._lock:
+            # A scan: the in-memory store is for tests and small embedders.
+            return [self._full(image.id) for image in self._images.values() if image.sha256 == sha256]
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._lock:

@@ -25,6 +25,7 @@ from psycopg import IsolationLevel
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from tim.adapters.fact_rows import NEW_IMAGE_COLUMNS, dicom_from_text, dicom_text, new_image_row
 from tim.adapters.feed_rows import decode, encode, trim_up_to
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
 from tim.adapters.postgres.schema import migrate
@@ -41,11 +42,15 @@ from tim.domain.model.changes import (
     TagRenamed,
 )
 from tim.domain.model.errors import TagNameTaken
+from tim.domain.model.facts import FileFacts
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.tags import Tag, sorted_tags
 
-IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
+IMAGE_COLUMNS = (
+    "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp,"
+    " i.sha256, i.content_type, i.dicom"
+)
 PENDING_BATCH = 500
 # A search index's build reads every row: its statements may take longer
 # than the statement_timeout of everything else, by this factor.
@@ -130,16 +135,9 @@ class PostgresRepository:
     def add_image(self, image: NewImage) -> ImageRecord:
         with self._transaction() as conn:
             row = conn.execute(
-                "INSERT INTO images AS i (filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp)"
-                f" VALUES (%s, %s, %s, %s, %s, %s) RETURNING {IMAGE_COLUMNS}",
-                (
-                    image.filename,
-                    image.size,
-                    image.created_by,
-                    image.created_timestamp,
-                    image.blob_key,
-                    image.uploaded_timestamp,
-                ),
+                f"INSERT INTO images AS i ({NEW_IMAGE_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                f" RETURNING {IMAGE_COLUMNS}",
+                new_image_row(image),
             ).fetchone()
             tags, new_tags = _tags_named(conn, image.tag_names)
             _link(conn, row[0], tags)
@@ -179,17 +177,24 @@ class PostgresRepository:
             _record_changes(conn, *changes)
             return _record(row, tags)
 
-    def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
+    def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
+        known = (None, None, None) if facts is None else (facts.sha256, facts.content_type, dicom_text(facts.dicom))
         with self._transaction() as conn:
             row = conn.execute(
-                f"UPDATE images AS i SET uploaded_timestamp = %s WHERE i.id = %s AND i.uploaded_timestamp IS NULL"
+                "UPDATE images AS i SET uploaded_timestamp = %s, sha256 = coalesce(%s, i.sha256), content_type = %s,"
+                " dicom = %s WHERE i.id = %s AND i.uploaded_timestamp IS NULL"
                 f" RETURNING {IMAGE_COLUMNS}",
-                (timestamp, image_id),
+                (timestamp, *known, image_id),
             ).fetchone()
             if row is not None:
                 _record_changes(conn, ImageUploaded(image_id, row[4]))
                 return _records(conn, [row])[0]
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = %s", (image_id,))
+
+    def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
+        with self._transaction(snapshot=True) as conn:
+            rows = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.sha256 = %s", (sha256,)).fetchall()
+            return _records(conn, rows)
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._transaction() as conn:
@@ -285,7 +290,7 @@ class PostgresRepository:
 
 
 def _record(row: Sequence, tags: Iterable[Tag]) -> ImageRecord:
-    image_id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp = row
+    image_id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp, sha256, content_type, dicom = row
     return ImageRecord(
         id=image_id,
         filename=filename,
@@ -295,6 +300,9 @@ def _record(row: Sequence, tags: Iterable[Tag]) -> ImageRecord:
         blob_key=blob_key,
         tags=sorted_tags(tags),
         uploaded_timestamp=uploaded_timestamp,
+        sha256=sha256,
+        content_type=content_type,
+        dicom=dicom_from_text(dicom),
     )
 
 
@@ -320,7 +328,9 @@ def _records_with_tags(conn: psycopg.Connection, ids: Sequence[int]) -> dict[int
 
     records = {}
     for *row, tag_ids, names in conn.execute(_WITH_TAGS, (list(ids),)):
-        records[row[0]] = ImageRecord(*row[:6], tuple(map(tag, tag_ids, names)), row[6])
+        records[row[0]] = ImageRecord(
+            *row[:6], tuple(map(tag, tag_ids, names)), row[6], None, row[7], row[8], dicom_from_text(row[9])
+        )
     return records
 
 

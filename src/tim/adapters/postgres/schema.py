@@ -100,9 +100,17 @@ _VERSION_3 = (
     "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL)",
 )
 
+# File facts: null until the file is stored (sha256 may be declared before);
+# `dicom` holds the allowlisted DICOM attributes as a JSON object. The
+# partial index finds a file's duplicates.
+_VERSION_4 = (
+    "ALTER TABLE images ADD COLUMN sha256 text, ADD COLUMN content_type text, ADD COLUMN dicom text",
+    "CREATE INDEX images_by_sha256 ON images (sha256) WHERE sha256 IS NOT NULL",
+)
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to version n.
 # Append new versions; never edit one that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3, _VERSION_4)
 FOLDED_WITH = "folded_with_unicode"
 LATEST_VERSION = len(MIGRATIONS)
 

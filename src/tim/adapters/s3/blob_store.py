@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, closing
@@ -14,11 +15,12 @@ from botocore.exceptions import ClientError
 from tim.adapters.blob_writes import write_and_commit
 from tim.adapters.clock import SystemClock
 from tim.adapters.s3.client import new_client
-from tim.domain.model.downloads import attachment, media_type
+from tim.domain.model.downloads import attachment
+from tim.domain.model.downloads import media_type as guessed_media_type
 from tim.adapters.s3.errors import http_status, translated
 from tim.adapters.s3.streamed_put import DEFAULT_PART_SIZE, MIB, StreamedPut
 from tim.domain.model.errors import NotFound, StorageUnavailable
-from tim.domain.model.images import is_blob_key
+from tim.domain.model.images import is_object_key
 from tim.ports.blob_store import BlobWriter, StoredObject, UploadState
 from tim.ports.clock import Clock
 
@@ -101,6 +103,13 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         for folder in (IMAGES, UPLOADS):
             self._delete(self._object_key(folder, key))
+        derived = self._object_key(IMAGES, key) + "-"  # objects derived from the file sit beside it
+        pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=derived)
+        with self._errors(derived + "*"):
+            names = [item["Key"] for page in pages for item in page.get("Contents", ())]
+        for name in names:
+            if is_object_key(name.rpartition("/")[2]):
+                self._delete(name)
 
     def discard_upload(self, key: str) -> None:
         self._delete(self._object_key(UPLOADS, key))
@@ -113,7 +122,7 @@ class S3BlobStore:
                 for page in pages:
                     for item in page.get("Contents", ()):
                         key = item["Key"][len(start) :]
-                        if not is_blob_key(key):
+                        if not is_object_key(key):
                             continue  # not an object tim made ("folder" markers, others' files)
                         yield StoredObject(
                             key=key,
@@ -143,7 +152,7 @@ class S3BlobStore:
     def _is_tims(self, name: str) -> bool:
         """Whether tim made `name`: others' uploads under the prefix are left alone."""
         folder = next((self._folder(f) for f in (IMAGES, UPLOADS) if name.startswith(self._folder(f))), None)
-        return folder is not None and is_blob_key(name[len(folder) :])
+        return folder is not None and is_object_key(name[len(folder) :])
 
     def _last_written(self, upload: dict[str, Any]) -> float:
         pages = self._client.get_paginator("list_parts").paginate(
@@ -192,18 +201,38 @@ class S3BlobStore:
         self._delete(upload)
         return True
 
-    def upload_url(self, key: str, size: int, expires_at: int) -> str:
-        # ContentLength becomes a signed header: S3 refuses a body of any other length.
-        return self._presign("put_object", self._object_key(UPLOADS, key), expires_at, ContentLength=size)
+    def upload_url(self, key: str, size: int, expires_at: int, sha256: str | None = None) -> str:
+        # ContentLength becomes a signed header: S3 refuses a body of any other
+        # length; so does a declared checksum: S3 refuses other bytes.
+        checksum = {} if sha256 is None else {"ChecksumSHA256": _base64(sha256)}
+        return self._presign("put_object", self._object_key(UPLOADS, key), expires_at, ContentLength=size, **checksum)
 
-    def download_url(self, key: str, filename: str, expires_at: int) -> str:
+    def upload_headers(self, sha256: str | None) -> dict[str, str]:
+        return {} if sha256 is None else {"x-amz-checksum-sha256": _base64(sha256)}
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The SHA-256 S3 checked when the file was PUT with one: kept by S3
+        and carried over by the copy from uploads/ (a whole-object checksum
+        only; a multipart upload's composite one says nothing of the bytes)."""
+        name = self._object_key(IMAGES, key)
+        try:
+            with self._errors(name):
+                found = self._client.head_object(Bucket=self._bucket, Key=name, ChecksumMode="ENABLED")
+        except NotFound:
+            return None
+        checksum = found.get("ChecksumSHA256")
+        if not checksum or found.get("ChecksumType", "FULL_OBJECT") != "FULL_OBJECT" or "-" in checksum:
+            return None
+        return base64.b64decode(checksum).hex()
+
+    def download_url(self, key: str, filename: str, expires_at: int, media_type: str | None = None) -> str:
         image = self._object_key(IMAGES, key)
         return self._presign(
             "get_object",
             image,
             expires_at,
             ResponseContentDisposition=attachment(filename),
-            ResponseContentType=media_type(filename),
+            ResponseContentType=media_type or guessed_media_type(filename),
         )
 
     def check_signed_request(self, method: str, key: str, params: Mapping[str, str], now: int) -> int | None:
@@ -252,7 +281,7 @@ class S3BlobStore:
     def _object_key(self, folder: str, key: str) -> str:
         # Keys come from tim (see new_blob_key); refusing others keeps every
         # object under the prefix.
-        if not is_blob_key(key):
+        if not is_object_key(key):
             raise ValueError(f"not a blob key: {key!r}")
         return self._folder(folder) + key
 
@@ -281,3 +310,8 @@ class _Translated:
 
     def abort(self) -> None:
         self._writer.abort()
+
+
+def _base64(sha256: str) -> str:
+    """A hex digest as S3 spells checksums."""
+    return base64.b64encode(bytes.fromhex(sha256)).decode()

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from tim.adapters.fact_rows import NEW_IMAGE_COLUMNS, dicom_from_text, dicom_text, new_image_row
 from tim.adapters.feed_rows import decode, encode, trim_up_to
 from tim.adapters.sqlite.connections import ConnectionPool
 from tim.adapters.sqlite.schema import folded, open_migrated
@@ -33,11 +34,15 @@ from tim.domain.model.changes import (
     TagRenamed,
 )
 from tim.domain.model.errors import Conflict, TagNameTaken
+from tim.domain.model.facts import FileFacts
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.tags import Tag
 
-IMAGE_COLUMNS = "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp"
+IMAGE_COLUMNS = (
+    "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp,"
+    " i.sha256, i.content_type, i.dicom"
+)
 PENDING_BATCH = 500
 
 
@@ -79,9 +84,7 @@ class SqliteRepository:
             if db.execute("SELECT 1 FROM images WHERE blob_key = ?", (image.blob_key,)).fetchone() is not None:
                 raise Conflict(f"an image record already uses the object key {image.blob_key!r}")
             image_id = db.execute(
-                "INSERT INTO images (filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (image.filename, image.size, image.created_by, image.created_timestamp, image.blob_key, image.uploaded_timestamp),
+                f"INSERT INTO images ({NEW_IMAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_image_row(image)
             ).lastrowid
             tag_ids, new_tags = _tags_named(db, image.tag_names)
             _link(db, image_id, image.created_timestamp, tag_ids)
@@ -116,16 +119,21 @@ class SqliteRepository:
                 _record(db, *new_tags)
             return _one_image(db, "i.id = ?", image_id)
 
-    def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
+    def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
             marked = db.execute(
-                "UPDATE images SET uploaded_timestamp = ? WHERE id = ? AND uploaded_timestamp IS NULL"
-                " RETURNING created_timestamp",
-                (timestamp, image_id),
+                "UPDATE images SET uploaded_timestamp = ?, sha256 = coalesce(?, sha256), content_type = ?, dicom = ?"
+                " WHERE id = ? AND uploaded_timestamp IS NULL RETURNING created_timestamp",
+                _uploaded(timestamp, facts, image_id),
             ).fetchone()
             if marked is not None:
                 _record(db, ImageUploaded(image_id, marked[0]))
             return _one_image(db, "i.id = ?", image_id)
+
+    def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
+        with self._pool.transaction(write=False) as db:
+            rows = db.execute(f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.sha256 = ?", (sha256,)).fetchall()
+            return _with_tags(db, rows)
 
     def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
@@ -341,7 +349,7 @@ def _tag(tag_id: int, name: str) -> Tag:
 
 
 def _image_from_row(row: tuple, tags: tuple[Tag, ...]) -> ImageRecord:
-    image_id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp = row
+    image_id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp, sha256, content_type, dicom = row
     return ImageRecord(
         id=image_id,
         filename=filename,
@@ -351,4 +359,14 @@ def _image_from_row(row: tuple, tags: tuple[Tag, ...]) -> ImageRecord:
         blob_key=blob_key,
         tags=tags,
         uploaded_timestamp=uploaded_timestamp,
+        sha256=sha256,
+        content_type=content_type,
+        dicom=dicom_from_text(dicom),
     )
+
+
+def _uploaded(timestamp: int, facts: FileFacts | None, image_id: int) -> tuple:
+    """The parameters of marking an image uploaded, with its facts if known."""
+    if facts is None:
+        return (timestamp, None, None, None, image_id)
+    return (timestamp, facts.sha256, facts.content_type, dicom_text(facts.dicom), image_id)

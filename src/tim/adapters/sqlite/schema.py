@@ -16,6 +16,9 @@ blob key and name; searches themselves run on the search index.
 - image_tags keeps each image's created_timestamp (from version 1, when
   searches ran in SQL); image_tags_newest lists a tag's images.
 
+File facts (version 4): `sha256`, `content_type` and `dicom` (the allowlisted
+attributes as JSON); images_by_sha256 finds a file's duplicates.
+
 The change feed (version 3): `feed` holds its epoch and last sequence
 number in one row, which every write transaction updates; `changes` holds
 the recent changes, trimmed as it grows.
@@ -98,6 +101,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TRIGGER image_tags_count_in",
         "DROP TRIGGER image_tags_count_out",
         "ALTER TABLE tags DROP COLUMN image_count",
+    ),
+    (  # 4: file facts (null until the file is stored; sha256 may be declared before), duplicates by digest
+        "ALTER TABLE images ADD COLUMN sha256 TEXT",
+        "ALTER TABLE images ADD COLUMN content_type TEXT",
+        "ALTER TABLE images ADD COLUMN dicom TEXT",
+        "CREATE INDEX images_by_sha256 ON images (sha256) WHERE sha256 IS NOT NULL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

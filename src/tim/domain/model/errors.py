@@ -91,3 +91,16 @@ class AccessDenied(TimError):
 
 class StorageUnavailable(TimError):
     """A storage backend cannot be reached; retry later."""
+
+
+class ChecksumMismatch(TimError):
+    """The bytes sent are not the ones declared (their SHA-256 differs); nothing was stored."""
+
+    def __init__(self, declared: str, received: str):
+        super().__init__(f"the file's SHA-256 is {received}, not the declared {declared}; nothing was stored")
+        self.declared = declared
+        self.received = received
+
+
+class UnsupportedMediaType(TimError):
+    """tim cannot do this with a file of this kind (e.g. render a preview)."""

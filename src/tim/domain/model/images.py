@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from tim.domain.model.errors import InvalidInput
+from tim.domain.model.facts import DicomAttributes, FileFacts
 from tim.domain.model.fields import WHITE_SPACE, first_forbidden_character, normalized_text, parse_int, require_text
 from tim.domain.model.tags import Tag
 
@@ -61,6 +62,9 @@ def parse_image_id(value: object) -> int | None:
 
 
 _BLOB_KEY = re.compile(r"[0-9a-f]{32}")
+# An object derived from an image's file (a preview) lives beside it, under
+# the file's key and a short name: it goes when the file goes.
+_DERIVED_KEY = re.compile(r"([0-9a-f]{32})-([a-z0-9]{1,16})")
 
 
 def new_blob_key() -> str:
@@ -75,6 +79,26 @@ def is_blob_key(text: str) -> bool:
     return _BLOB_KEY.fullmatch(text) is not None
 
 
+def derived_key(blob_key: str, name: str) -> str:
+    """The key of the object `name` derived from the file at `blob_key`."""
+    key = f"{blob_key}-{name}"
+    if _DERIVED_KEY.fullmatch(key) is None:
+        raise ValueError(f"not a blob key and a derived object's name: {blob_key!r}, {name!r}")
+    return key
+
+
+def is_object_key(text: str) -> bool:
+    """A key of tim's: an image's file or an object derived from one."""
+    return is_blob_key(text) or _DERIVED_KEY.fullmatch(text) is not None
+
+
+def owner_key(key: str) -> str:
+    """The key of the file an object belongs to: its own, or for a derived
+    object, the file it was derived from."""
+    found = _DERIVED_KEY.fullmatch(key)
+    return key if found is None else found.group(1)
+
+
 @frozen
 class NewImage:
     """An image record about to be stored; the repository gives it an id."""
@@ -86,6 +110,15 @@ class NewImage:
     blob_key: str
     tag_names: tuple[str, ...] = ()
     uploaded_timestamp: int | None = None
+    # Declared by the client for a pending upload (then the bytes must match),
+    # or the digest of the stored bytes.
+    sha256: str | None = None
+    # Known once the file is stored (uploaded_timestamp set).
+    content_type: str | None = None
+    dicom: DicomAttributes | None = None
+
+    def with_facts(self, facts: FileFacts) -> NewImage:
+        return evolve(self, sha256=facts.sha256, content_type=facts.content_type, dicom=facts.dicom)
 
 
 @frozen(cache_hash=True)  # records are looked up by value where pages are rendered
@@ -101,6 +134,13 @@ class ImageRecord:
     # A time-limited download URL, filled in by the use cases for uploaded
     # images; repositories always return None here.
     url: str | None = None
+    # The SHA-256 of the stored bytes; while the file is pending, the one the
+    # client declared (if any), which the bytes must match.
+    sha256: str | None = None
+    # Sniffed from the stored bytes; None while the file is pending.
+    content_type: str | None = None
+    # Allowlisted DICOM attributes (see facts.py); None for other files.
+    dicom: DicomAttributes | None = None
 
     @property
     def is_uploaded(self) -> bool:
@@ -119,7 +159,15 @@ class ImageRecord:
             self.tags,
             self.uploaded_timestamp,
             url,
+            self.sha256,
+            self.content_type,
+            self.dicom,
         )
+
+    @property
+    def stored_sha256(self) -> str | None:
+        """The digest of the stored bytes: None until the file is stored."""
+        return self.sha256 if self.is_uploaded else None
 
     @property
     def tag_names(self) -> frozenset[str]:

@@ -3,9 +3,12 @@ search, retag, delete."""
 
 from __future__ import annotations
 
-from attrs import frozen
+from collections.abc import Iterable
 
-from tim.domain.model.errors import InvalidInput, NotFound, TooLarge
+from attrs import field, frozen
+
+from tim.domain.model.errors import ChecksumMismatch, InvalidInput, NotFound, TooLarge
+from tim.domain.model.facts import parse_sha256
 from tim.domain.model.images import (
     ImageRecord,
     NewImage,
@@ -18,12 +21,15 @@ from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import parse_tag_names
 from tim.domain.use_cases.parts import Ports, Records
+from tim.domain.use_cases.transfers import FingerprintedWriter
 
 
 @frozen
 class CreatedImage:
     image: ImageRecord
     upload_url: str
+    # Headers the PUT to upload_url must carry (a signed checksum).
+    upload_headers: dict[str, str] = field(factory=dict)
 
 
 @frozen
@@ -31,9 +37,14 @@ class Images:
     ports: Ports
     records: Records
 
-    def create_image(self, *, created_by: str, filename: object, size: object, tags: object = ()) -> CreatedImage:
-        """Record an image whose file the caller will PUT to `upload_url`.
-        The URL is signed first: a store that cannot sign leaves no record."""
+    def create_image(
+        self, *, created_by: str, filename: object, size: object, tags: object = (), sha256: object = None
+    ) -> CreatedImage:
+        """Record an image whose file the caller will PUT to `upload_url`
+        (with `upload_headers`). With `sha256`, only bytes of that digest
+        are accepted. The URL is signed first: a store that cannot sign
+        leaves no record."""
+        declared = None if sha256 is None else parse_sha256(sha256)
         new = NewImage(
             filename=parse_filename(filename),
             size=parse_size(size, self.ports.settings.max_image_bytes),
@@ -41,29 +52,54 @@ class Images:
             created_timestamp=self.ports.clock.now(),
             blob_key=new_blob_key(),
             tag_names=parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image),
+            sha256=declared,
         )
-        upload_url = self.ports.blobs.upload_url(new.blob_key, new.size, self.ports.expires_at())
-        return CreatedImage(self.ports.repository.add_image(new), upload_url)
+        blobs = self.ports.blobs
+        upload_url = blobs.upload_url(new.blob_key, new.size, self.ports.expires_at(), declared)
+        return CreatedImage(self.ports.repository.add_image(new), upload_url, blobs.upload_headers(declared))
 
-    def upload_image(self, *, created_by: str, filename: object, data: bytes, tags: object = ()) -> ImageRecord:
-        """Store a file and its record in one step. The file is stored first,
-        so a failure leaves at worst an unreferenced object for the sweep,
-        never a record that claims a file it does not have."""
+    def upload_image(
+        self,
+        *,
+        created_by: str,
+        filename: object,
+        data: bytes | Iterable[bytes],
+        tags: object = (),
+        size: object = None,
+        sha256: object = None,
+    ) -> ImageRecord:
+        """Store a file and its record in one step: `data` is the bytes, or
+        chunks of them adding up to `size` (streamed, never held whole).
+        With `sha256`, other bytes are refused (ChecksumMismatch). The file
+        is stored first, so a failure leaves at worst an unreferenced object
+        for the sweep, never a record that claims a file it does not have."""
         now = self.ports.clock.now()
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            data, size = [bytes(data)], len(data)
+        elif size is None:
+            raise InvalidInput.of("size", "must be given with a file in chunks")
         new = NewImage(
             filename=parse_filename(filename),
-            size=len(data),
+            size=_inline_size(size, self.ports.settings.max_image_bytes),
             created_by=parse_principal(created_by),
             created_timestamp=now,
             blob_key=new_blob_key(),
             tag_names=parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image),
             uploaded_timestamp=now,
         )
-        if not data:
-            raise InvalidInput.of("image_data", "must not be empty")
-        if len(data) > self.ports.settings.max_image_bytes:
-            raise TooLarge(f"the file must be at most {self.ports.settings.max_image_bytes} bytes")
-        self.ports.blobs.put(new.blob_key, [data], new.size)
+        declared = None if sha256 is None else parse_sha256(sha256)
+        writer = FingerprintedWriter(self.ports.blobs.open_writer(new.blob_key, new.size))
+        try:
+            for chunk in data:
+                writer.write(chunk)
+            received = writer.fingerprint
+            if declared is not None and received.size == new.size and received.sha256 != declared:
+                raise ChecksumMismatch(declared, received.sha256)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        new = new.with_facts(self.records.facts(received.sha256, received.head))
         try:
             image = self.ports.repository.add_image(new)
         except BaseException:
@@ -74,10 +110,17 @@ class Images:
     def get_image(self, image_id: object) -> ImageRecord:
         return self.records.present(self.records.image(image_id))
 
-    def list_images(self, *, page: object = None, limit: object = None, **filters: object) -> Page[ImageRecord]:
+    def list_images(
+        self, *, page: object = None, limit: object = None, sha256: object = None, **filters: object
+    ) -> Page[ImageRecord]:
         """All images, newest first; filters: start_timestamp, end_timestamp,
-        uploaded_only, created_by."""
-        return self.records.find(ImageQuery.parse(**filters), PageRequest.parse(page, limit))
+        uploaded_only, created_by, and `sha256`: the records of the file
+        with these bytes (its duplicates), and pending uploads that declared
+        them (uploaded_only=True leaves those out)."""
+        query, request = ImageQuery.parse(**filters), PageRequest.parse(page, limit)
+        if sha256 is not None:
+            return self.records.with_sha256(parse_sha256(sha256), query, request)
+        return self.records.find(query, request)
 
     def search_images(self, *, page: object = None, limit: object = None, **terms: object) -> Page[ImageRecord]:
         """Images matching the tag terms (see ImageQuery.search: exact_tags,
@@ -109,3 +152,12 @@ class Images:
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
         self.records.forget_blob(image.blob_key)
+
+
+def _inline_size(size: object, maximum: int) -> int:
+    """A one-shot upload's size: empty is invalid, too large is TooLarge (413)."""
+    if isinstance(size, int) and not isinstance(size, bool) and size > maximum:
+        raise TooLarge(f"the file must be at most {maximum} bytes")
+    if size == 0:
+        raise InvalidInput.of("image_data", "must not be empty")
+    return parse_size(size, maximum)

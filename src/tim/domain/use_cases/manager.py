@@ -8,11 +8,13 @@ from typing import Any
 from tim.domain.model.settings import Settings
 from tim.domain.use_cases.images import Images
 from tim.domain.use_cases.parts import Ports, Records
+from tim.domain.use_cases.previews import ImagePreviews
 from tim.domain.use_cases.sweeps import Sweeps
 from tim.domain.use_cases.tags import Tags
 from tim.domain.use_cases.transfers import Transfers
 from tim.ports.blob_store import BlobStore, UploadChecks
 from tim.ports.clock import Clock
+from tim.ports.imaging import DicomHeaders, Previews
 from tim.ports.repository import Repository
 from tim.ports.search_index import SearchIndex
 
@@ -34,13 +36,14 @@ class ImageManager:
     """Images, tags, uploads and downloads, over the ports it is given.
 
     Build one with `tim.open(...)`, or from adapters:
-    `ImageManager(repository=..., index=..., blobs=..., upload_checks=..., clock=..., settings=...)`.
+    `ImageManager(repository=..., index=..., blobs=..., upload_checks=..., clock=..., dicom_headers=...,
+    previews=..., settings=...)`.
     Every method validates its raw input and raises a `TimError` subclass
     naming the field and the reason; `created_by` is always the caller's
     identity as the embedding program established it.
 
     The work is done by parts, each a small set of use cases over the same
-    ports (`images`, `tags`, `transfers`, `sweeps`); this object offers
+    ports (`images`, `tags`, `transfers`, `sweeps`, `previews`); this object offers
     their methods under one name.
     """
 
@@ -52,16 +55,26 @@ class ImageManager:
         blobs: BlobStore,
         upload_checks: UploadChecks,
         clock: Clock,
+        dicom_headers: DicomHeaders,
+        previews: Previews,
         settings: Settings = Settings(),
     ):
         self.ports = Ports(
-            repository=repository, index=index, blobs=blobs, upload_checks=upload_checks, clock=clock, settings=settings
+            repository=repository,
+            index=index,
+            blobs=blobs,
+            upload_checks=upload_checks,
+            clock=clock,
+            dicom_headers=dicom_headers,
+            previews=previews,
+            settings=settings,
         )
         records = Records(self.ports)
         self.images = Images(self.ports, records)
         self.tags = Tags(self.ports, records)
         self.transfers = Transfers(self.ports, records)
         self.sweeps = Sweeps(self.ports, records)
+        self.previews = ImagePreviews(self.ports, records)
 
     create_image = _Offered("images")
     upload_image = _Offered("images")
@@ -84,11 +97,14 @@ class ImageManager:
     finish_upload = _Offered("transfers")
     upload_file = _Offered("transfers")
     open_download = _Offered("transfers")
+    read_file = _Offered("transfers")
     complete_upload = _Offered("transfers")
     complete_upload_of = _Offered("transfers")
 
     reconcile = _Offered("sweeps")
     remove_stale_temporaries = _Offered("sweeps")
+
+    preview = _Offered("previews")
 
     @property
     def repository(self) -> Repository:

@@ -9,12 +9,14 @@ import logging
 from attrs import field, frozen
 
 from tim.domain.model.errors import NotFound, StorageUnavailable
+from tim.domain.model.facts import DICOM, HEAD_BYTES, DicomAttributes, FileFacts, Fingerprint, sniff_media_type
 from tim.domain.model.images import ImageRecord, parse_image_id
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
 from tim.domain.model.settings import Settings
 from tim.ports.blob_store import BlobStore, UploadChecks, UploadState
 from tim.ports.clock import Clock
+from tim.ports.imaging import DicomHeaders, Previews
 from tim.ports.repository import Repository
 from tim.ports.search_index import SearchIndex
 
@@ -33,6 +35,8 @@ class Ports:
     blobs: BlobStore
     upload_checks: UploadChecks
     clock: Clock
+    dicom_headers: DicomHeaders
+    previews: Previews
     settings: Settings = Settings()
 
     def expires_at(self) -> int:
@@ -64,6 +68,17 @@ class Records:
         """A page of the images `query` selects, newest first, as callers see them."""
         with self.ports.repository.read() as view:
             found = self.ports.index.search(view, query, page)
+        return self._presented_page(found)
+
+    def with_sha256(self, sha256: str, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
+        """A page of the records of these bytes that `query` selects, newest
+        first. Found by the repository's index of digests rather than the
+        search index's: a file has few duplicates, so the other conditions
+        are checked on the records themselves."""
+        found = sorted(filter(query.matches, self.ports.repository.images_with_sha256(sha256)), key=_newest_first)
+        return self._presented_page(page.slice(found))
+
+    def _presented_page(self, found: Page[ImageRecord]) -> Page[ImageRecord]:
         expires = self.ports.expires_at()  # once for the page
         looks = itertools.chain(itertools.repeat(True, LOOKS_PER_PAGE), itertools.repeat(False))
         return found.with_results(
@@ -80,30 +95,61 @@ class Records:
         if look and not image.is_uploaded:
             state = self.ports.upload_checks.look(image.blob_key, image.size)
             if state is not None:
-                image = self.settle(image, state) or image  # None: deleted meanwhile
+                image = self.settle(image, state)[0] or image  # None: deleted meanwhile
         return self._with_url(image, self.ports.expires_at()) if image.is_uploaded else image
 
     def _with_url(self, image: ImageRecord, expires: int) -> ImageRecord:
         remembered = self._presented.get(image.id)
         if remembered is not None and remembered[0] is image and remembered[1] == expires:
             return remembered[2]
-        presented = image.with_url(self.ports.blobs.download_url(image.blob_key, image.filename, expires))
+        url = self.ports.blobs.download_url(image.blob_key, image.filename, expires, image.content_type)
+        presented = image.with_url(url)
         if len(self._presented) >= PRESENTED_KEPT:
             self._presented.clear()
         self._presented[image.id] = (image, expires, presented)
         return presented
 
-    def settle(self, image: ImageRecord, state: UploadState) -> ImageRecord | None:
-        """The record after the store said `state` of its upload; None if it
-        was deleted meanwhile."""
+    def settle(self, image: ImageRecord, state: UploadState) -> tuple[ImageRecord | None, UploadState]:
+        """The record after the store said `state` of its upload (None if it
+        was deleted meanwhile), and the upload's state: a stored file is
+        read for its facts, and removed when its bytes are not the declared
+        ones (WRONG_CONTENT)."""
         if state is UploadState.STORED:
-            stored = self.ports.repository.mark_uploaded(image.id, self.ports.clock.now())
+            facts = self.stored_facts(image)
+            if facts is None:
+                self.ports.blobs.delete(image.blob_key)
+                log.info("removed the upload of image %s: its SHA-256 was not the declared one", image.id)
+                return image, UploadState.WRONG_CONTENT
+            stored = self.ports.repository.mark_uploaded(image.id, self.ports.clock.now(), facts)
             if stored is None:  # deleted while we looked: nobody can reach the file now
                 self.forget_blob(image.blob_key)
-            return stored
+            return stored, state
         if state is UploadState.WRONG_SIZE:
             log.info("removed the upload of image %s: it did not have %s bytes", image.id, image.size)
-        return image
+        return image, state
+
+    def stored_facts(self, image: ImageRecord) -> FileFacts | None:
+        """The facts of an upload that tim did not receive itself, from the
+        stored bytes; None when they are not the declared ones. Only the
+        first bytes are read when the store verified the declared digest."""
+        blobs, key, declared = self.ports.blobs, image.blob_key, image.sha256
+        if declared is not None and blobs.stored_sha256(key) == declared:
+            return self.facts(declared, b"".join(blobs.get(key, 0, min(HEAD_BYTES, image.size))))
+        fingerprint = Fingerprint()
+        for chunk in blobs.get(key):
+            fingerprint.update(chunk)
+        if declared is not None and fingerprint.sha256 != declared:
+            return None
+        return self.facts(fingerprint.sha256, fingerprint.head)
+
+    def facts(self, sha256: str, head: bytes) -> FileFacts:
+        """The facts of a file from its digest and first bytes."""
+        content_type = sniff_media_type(head)
+        dicom = None
+        if content_type == DICOM:
+            found = self.ports.dicom_headers.read(head)
+            dicom = None if found is None else DicomAttributes.allowed(found)
+        return FileFacts(sha256, content_type, dicom)
 
     def forget_blob(self, key: str) -> None:
         """Delete an object nobody may reach any more; a store that is down
@@ -112,3 +158,7 @@ class Records:
             self.ports.blobs.delete(key)
         except StorageUnavailable:
             log.warning("could not delete object %s; the sweep will remove it", key)
+
+
+def _newest_first(image: ImageRecord) -> tuple[int, int]:
+    return image.newest_first_key

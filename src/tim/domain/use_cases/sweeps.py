@@ -14,6 +14,7 @@ import logging
 from attrs import define, frozen
 
 from tim.domain.model.fields import parse_int
+from tim.domain.model.images import owner_key
 from tim.domain.use_cases.parts import Ports, Records
 from tim.ports.blob_store import UploadState
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 @define
 class SweepReport:
     completed: int = 0  # pending records whose upload was found and confirmed
-    rejected: int = 0  # uploads of the wrong size, removed
+    rejected: int = 0  # uploads of the wrong size or content (not the declared SHA-256), removed
     expired: int = 0  # pending records older than the limit, removed
     orphans: int = 0  # objects no record refers to, removed
     replays: int = 0  # PUTs to the upload URL of an already stored image, removed
@@ -52,11 +53,10 @@ class Sweeps:
         repository, blobs = self.ports.repository, self.ports.blobs
         now = self.ports.clock.now()
         for image in repository.pending_images(created_before=now + 1):
-            state = blobs.confirm_upload(image.blob_key, image.size)
+            settled, state = self.records.settle(image, blobs.confirm_upload(image.blob_key, image.size))
             if state is UploadState.STORED:
-                repository.mark_uploaded(image.id, now)
-                report.completed += 1
-            elif state is UploadState.WRONG_SIZE:
+                report.completed += settled is not None
+            elif state in (UploadState.WRONG_SIZE, UploadState.WRONG_CONTENT):
                 report.rejected += 1
             elif max_age is not None and image.created_timestamp < now - max_age:
                 # Only if still pending: an upload may have completed since the check.
@@ -82,10 +82,11 @@ class Sweeps:
         for stored in blobs.objects():
             if stored.modified_timestamp >= older_than:
                 continue
-            image = self.ports.repository.get_image_by_blob_key(stored.key)
+            # A derived object (a preview) belongs to the image of its file.
+            image = self.ports.repository.get_image_by_blob_key(owner_key(stored.key))
             if image is None:
                 blobs.delete(stored.key)
                 report.orphans += 1
-            elif stored.at_upload_url and image.is_uploaded:
+            elif stored.at_upload_url and image.is_uploaded and stored.key == image.blob_key:
                 blobs.discard_upload(stored.key)
                 report.replays += 1

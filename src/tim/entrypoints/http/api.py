@@ -12,10 +12,19 @@ from __future__ import annotations
 
 from tim.domain.model.access import Scope
 from tim.entrypoints.bootstrap import BLOB_ROUTE
-from tim.entrypoints.http import blobs, images, openapi, search, tags
+from tim.entrypoints.http import blobs, images, openapi, previews, search, tags
 from tim.entrypoints.http.bodies import ImageCreateInput, ImageUpdateInput, Streamed, TagInput, UploadCreateInput
 from tim.entrypoints.http.operations import PUBLIC, Answer, Header, Operation
-from tim.entrypoints.http.queries import IMAGE_LIST, IMAGE_SEARCH, PAGING, SIGNED_DOWNLOAD, SIGNED_UPLOAD, Parameter
+from tim.entrypoints.http.queries import (
+    ALL_IMAGES,
+    IMAGE_LIST,
+    IMAGE_SEARCH,
+    PAGING,
+    PREVIEW,
+    SIGNED_DOWNLOAD,
+    SIGNED_UPLOAD,
+    Parameter,
+)
 from tim.entrypoints.http.responses import IMAGE_CREATED, IMAGE_PAGE, IMAGE_RECORD, TAG, TAG_PAGE
 from tim.entrypoints.http.schemas import BINARY
 
@@ -38,7 +47,7 @@ OPERATIONS = (
     Operation(
         "GET", "/images", images.list_images, READ, "listImages",
         summary="List all images, newest created first",
-        query=IMAGE_LIST,
+        query=ALL_IMAGES,
         answers={200: IMAGES_NEWEST_FIRST},
     ),
     Operation(
@@ -70,6 +79,17 @@ OPERATIONS = (
         "uploaded. 409 when it is missing or has another size (a wrong-size file is removed).",
         answers={200: Answer("The uploaded record", IMAGE_RECORD)},
         errors=(409,),
+    ),
+    Operation(
+        "GET", "/images/{image_id}/preview", previews.get_preview, READ, "getImagePreview",
+        summary="A PNG thumbnail of the image's file, fitting in size x size pixels",
+        description="DICOM rendered with its modality LUT and VOI LUT or window (MONOCHROME1 inverted, the middle "
+        "frame of a multi-frame file); PNG, JPEG, TIFF, GIF, WebP and BMP scaled. Made once per image and size. "
+        "409 while the file is pending; 415 for a file tim cannot render (the message names a compressed transfer "
+        "syntax that no installed decoder reads).",
+        query=PREVIEW,
+        answers={200: Answer("The preview", BINARY, "image/png")},
+        errors=(409, 415),
     ),
     Operation(
         "POST", "/upload", images.upload_image, WRITE, "uploadImage",

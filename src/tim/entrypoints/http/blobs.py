@@ -80,7 +80,7 @@ async def get_file(request: Request) -> Response:
     return StreamingResponse(
         itertools.chain([first], download.chunks),
         status_code=200 if part is None else 206,
-        media_type=media_type(download.image.filename),
+        media_type=download.image.content_type or media_type(download.image.filename),
         headers=headers,
     )
 

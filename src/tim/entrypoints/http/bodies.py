@@ -50,6 +50,8 @@ class ImageCreateInput:
     filename: str = field(metadata=rules(schemas.filename))
     size: int = field(metadata=rules(schemas.image_size))
     tags: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
+    # The file's SHA-256, if the client knows it: a PUT of other bytes is refused.
+    sha256: str | None = field(default=None, metadata=rules(schemas.SHA256 | {"type": ["string", "null"]}))
 
 
 @frozen
@@ -86,6 +88,7 @@ class Streamed:
 # The JSON types the strict converter (below) holds each Python type to.
 _JSON_TYPES: dict[Any, dict[str, Any]] = {
     str: {"type": "string"},
+    str | None: {"type": ["string", "null"]},
     int: {"type": "integer"},
     tuple[str, ...]: {"type": "array", "items": {"type": "string"}},
 }

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from tim.domain.model.access import AuthenticationUnavailable, InsufficientScope, Unauthenticated
 from tim.domain.model.errors import (
     AccessDenied,
+    ChecksumMismatch,
     Conflict,
     InvalidInput,
     NotFound,
@@ -27,6 +28,7 @@ from tim.domain.model.errors import (
     TagNameTaken,
     TimError,
     TooLarge,
+    UnsupportedMediaType,
 )
 from tim.entrypoints.http.responses import TAG, JSONResponse, tag_json
 from tim.entrypoints.http.schemas import Named
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: dict[type[TimError], int] = {
     InvalidInput: 400,
     SizeMismatch: 400,
+    ChecksumMismatch: 400,
     Unauthenticated: 401,
     AccessDenied: 403,
     InsufficientScope: 403,
@@ -43,6 +46,7 @@ STATUS_BY_ERROR: dict[type[TimError], int] = {
     Conflict: 409,  # also AlreadyUploaded and UploadIncomplete
     TagNameTaken: 409,
     TooLarge: 413,
+    UnsupportedMediaType: 415,
     RangeNotSatisfiable: 416,
     StorageUnavailable: 503,
     AuthenticationUnavailable: 503,

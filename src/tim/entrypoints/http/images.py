@@ -30,6 +30,7 @@ async def create_image(request: Request, body: ImageCreateInput) -> Response:
         filename=body.filename,
         size=body.size,
         tags=body.tags,
+        sha256=body.sha256,
     )
     note(request).image_id = created.image.id
     return JSONResponse(created_image_json(created), status_code=201)

@@ -36,6 +36,7 @@ ERRORS = {
     404: Answer("No such record, or an id that is not a positive integer", ERROR),
     409: Answer("Conflicts with the current state", ERROR),
     413: Answer("The request body is too large", ERROR),
+    415: Answer("tim cannot render a preview of this file (the message says why)", ERROR),
     416: Answer(
         "The file has no such range of bytes",
         ERROR,

@@ -125,6 +125,17 @@ IMAGE_LIST = PAGING.plus(
         "Only records created by this principal (exact match; empty: everyone)",
     ),
 )
+ALL_IMAGES = IMAGE_LIST.plus(
+    Parameter(
+        "sha256",
+        schemas.SHA256,
+        "Only records of the file with this SHA-256 (its duplicates), and pending uploads that declared it "
+        "(uploaded_only=true leaves those out)",
+    )
+)
+PREVIEW = Parameters(
+    (Parameter("size", {"type": "integer", "minimum": 64, "maximum": 1024, "default": 256}, "The largest width and height of the preview, in pixels"),)
+)
 IMAGE_SEARCH = IMAGE_LIST.plus(
     _terms("exact_tags", "Tags the image must all carry (case-sensitive)"),
     _terms(

@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 import orjson
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
+from tim.domain.model.facts import DICOM_ALLOWLIST
 from tim.domain.model.images import MAX_FILENAME_LENGTH, ImageRecord
 from tim.domain.model.paging import Page
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH, Tag
 from tim.domain.use_cases.images import CreatedImage
 from tim.entrypoints.http import schemas
 from tim.entrypoints.http.schemas import Named
+from tim.entrypoints.shapes import image_json
 
 T = TypeVar("T")
 
@@ -61,22 +63,22 @@ IMAGE_RECORD = Named(
             "type": ["string", "null"],
             "description": "Null until the file is stored; then a time-limited download URL",
         },
+        sha256=(schemas.SHA256 | {"type": ["string", "null"]})
+        | {"description": "SHA-256 of the stored bytes, in lower-case hex; null until the file is stored"},
+        content_type={
+            "type": ["string", "null"],
+            "description": "Sniffed from the stored bytes (application/dicom, image/png...); null until stored",
+        },
+        dicom={
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {name: {"type": "integer" if kind is int else "string"} for name, kind in DICOM_ALLOWLIST.items()},
+            "description": "For DICOM files, the allowlisted header attributes (none that identify a patient)",
+        },
     ),
     identifies="image_id",
 )
-
-
-def image_json(image: ImageRecord) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "created_by": image.created_by,
-        "created_timestamp": image.created_timestamp,
-        "filename": image.filename,
-        "size": image.size,
-        "tags": [tag_json(tag) for tag in image.tags],
-        "uploaded_timestamp": image.uploaded_timestamp,
-        "url": image.url,
-    }
+# Written by entrypoints.shapes.image_json, which tim import and tim export share.
 
 
 class ImageJson:
@@ -103,13 +105,28 @@ IMAGE_CREATED = Named(
     _record(
         id=schemas.ID,
         upload_url={"type": "string", "description": "Absolute, time-limited URL to PUT exactly `size` bytes to"},
-    ),
+    )
+    | {
+        "properties": {
+            "id": schemas.ID,
+            "upload_url": {"type": "string", "description": "Absolute, time-limited URL to PUT exactly `size` bytes to"},
+            "upload_headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Headers the PUT must carry, when there are any (S3's signed checksum of a "
+                "declared sha256)",
+            },
+        }
+    },
     identifies="image_id",
 )
 
 
 def created_image_json(created: CreatedImage) -> dict[str, Any]:
-    return {"id": created.image.id, "upload_url": created.upload_url}
+    shown: dict[str, Any] = {"id": created.image.id, "upload_url": created.upload_url}
+    if created.upload_headers:  # only for a declared sha256 on a store that checks it: v1 clients see v1's shape
+        shown["upload_headers"] = created.upload_headers
+    return shown
 
 
 PAGE_META = Named(

@@ -159,3 +159,6 @@ PAGE_SIZE = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}
 FLAG = {"type": "boolean", "default": False}
 TEXT = {"type": "string"}
 BINARY = {"type": "string", "format": "binary"}
+
+# A file's SHA-256 in hex (capitals accepted, answered in lower case).
+SHA256 = {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
