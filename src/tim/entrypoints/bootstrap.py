@@ -7,6 +7,8 @@ when chosen, so an embedder on SQLite never loads boto3 or psycopg.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -21,6 +23,7 @@ from tim.adapters.memory.tokens import MemoryTokenRepository
 from tim.adapters.postings.index import PostingIndex
 from tim.adapters.signed_urls import UrlSigner
 from tim.adapters.upload_checks import RationedUploadChecks
+from tim.domain.model.cursors import Cursors
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
 from tim.domain.model.tags import DEFAULT_MAX_TAGS_PER_IMAGE
@@ -71,14 +74,21 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
         url_expiry_seconds=config.url_expiry_seconds,
         max_tags_per_image=config.max_tags_per_image,
     )
-    return assemble(repository, blobs, clock=clock, settings=settings)
+    return assemble(repository, blobs, clock=clock, settings=settings, secret=config.secret)
 
 
 def assemble(
-    repository: Repository, blobs: BlobStore, *, clock: Clock | None = None, settings: Settings = Settings()
+    repository: Repository,
+    blobs: BlobStore,
+    *,
+    clock: Clock | None = None,
+    settings: Settings = Settings(),
+    secret: str | None = None,
 ) -> ImageManager:
     """An ImageManager over a repository and a blob store, with a search
-    index of its own and rationed upload checks."""
+    index of its own and rationed upload checks. Cursors are sealed with a
+    key derived from `secret` (TIM_SECRET) when there is one, else with one
+    kept in the database: every server and worker on it shares either."""
     clock = clock or SystemClock()
     return ImageManager(
         repository=repository,
@@ -87,7 +97,13 @@ def assemble(
         upload_checks=RationedUploadChecks(blobs, clock, interval_seconds=settings.pending_check_interval_seconds),
         clock=clock,
         settings=settings,
+        cursors=Cursors(_derived_key(secret.encode(), b"tim cursors")) if secret else None,
     )
+
+
+def _derived_key(secret: bytes, purpose: bytes) -> bytes:
+    """A key for one purpose from a secret kept for another: neither tells the other."""
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
 def open_repository(url: str, *, statement_timeout_seconds: int = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:

@@ -39,25 +39,37 @@ from tim.entrypoints.http.blobs import Blob
 from tim.entrypoints.http.context import HttpOptions
 from tim.entrypoints.http.errors import EXCEPTION_HANDLERS
 from tim.entrypoints.http.responses import ImageJson
-from tim.entrypoints.http.images import Image, ImageCompletion, Images, Upload
+from tim.entrypoints.http.export import ImageExport
+from tim.entrypoints.http.history import History, ImageHistory
+from tim.entrypoints.http.images import Image, ImageCompletion, Images, ImagesTags, ImageTags, Upload
 from tim.entrypoints.http.openapi import OpenApiDocument
 from tim.entrypoints.http.pacing import BodyFloor
 from tim.entrypoints.http.search import ImageSearch
 from tim.entrypoints.http.sweeping import DEFAULT_SWEEP_INTERVAL_SECONDS, sweep_temporaries_every
-from tim.entrypoints.http.tags import Tag, TagImages, Tags
+from tim.entrypoints.http.tags import Tag, TagAlias, TagCollisions, TagImages, TagMerge, Tags
 from tim.ports.access import Authenticator
 
 V1 = "/v1"
 
+# Fixed paths before the templates that would take them for an id.
 ROUTES = [
     Route(f"{V1}/images", Images),
+    Route(f"{V1}/images/tags", ImagesTags),
     Route(f"{V1}/images/{{image_id}}", Image),
+    Route(f"{V1}/images/{{image_id}}/tags", ImageTags),
+    Route(f"{V1}/images/{{image_id}}/history", ImageHistory),
     Route(f"{V1}/images/{{image_id}}/complete", ImageCompletion),
     Route(f"{V1}/upload", Upload),
     Route(f"{V1}/tags", Tags),
+    Route(f"{V1}/tags/collisions", TagCollisions),
     Route(f"{V1}/tags/{{tag_id}}", Tag),
     Route(f"{V1}/tags/{{tag_id}}/images", TagImages),
+    Route(f"{V1}/tags/{{tag_id}}/merge", TagMerge),
+    # An alias may hold a `/` (sent as %2F, which the server decodes).
+    Route(f"{V1}/tags/{{tag_id}}/aliases/{{name:path}}", TagAlias),
     Route(f"{V1}/search/images", ImageSearch),
+    Route(f"{V1}/export/images", ImageExport),
+    Route(f"{V1}/history", History),
     Route(f"{BLOB_ROUTE}/{{key}}", Blob),
     Route(f"{V1}/openapi.json", OpenApiDocument),
 ]

@@ -54,6 +54,30 @@ class TagInput:
     name: str
 
 
+@frozen
+class TagEditInput:
+    """The body of PATCH /images/{id}/tags."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@frozen
+class BulkTagEditInput:
+    """The body of POST /images/tags."""
+
+    ids: tuple[int, ...]
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
+@frozen
+class MergeInput:
+    """The body of POST /tags/{id}/merge."""
+
+    into: int
+
+
 class _WrongType(TypeError):
     """A JSON value of the wrong type; the message is for a person."""
 
@@ -71,14 +95,14 @@ def _strict_converter() -> Converter:
     converter = Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _exactly(str, "a string"))
     converter.register_structure_hook(int, _exactly(int, "an integer"))
-    items = converter.get_structure_hook(tuple[str, ...])
+    lists = {kind: converter.get_structure_hook(kind) for kind in (tuple[str, ...], tuple[int, ...])}
 
-    def names(value: Any, kind: type) -> tuple[str, ...]:
+    def items(value: Any, kind: type) -> tuple:
         if not isinstance(value, list):  # a string is iterable too, but not a list of names
-            raise _WrongType("must be a list of strings")
-        return items(value, kind)
+            raise _WrongType("must be a list of strings" if kind == tuple[str, ...] else "must be a list of integers")
+        return lists[kind](value, kind)
 
-    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], names)
+    converter.register_structure_hook_func(lambda kind: kind in lists, items)
     return converter
 
 

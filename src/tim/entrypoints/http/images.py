@@ -1,4 +1,5 @@
-"""/images, /images/{image_id}, /images/{image_id}/complete and /upload."""
+"""/images, /images/tags, /images/{image_id}, /images/{image_id}/tags,
+/images/{image_id}/complete and /upload."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tim.entrypoints.http.bodies import (
+    BulkTagEditInput,
     ImageCreateInput,
     ImageUpdateInput,
+    TagEditInput,
     UploadCreateInput,
     decode_image_data,
     read_json,
@@ -18,7 +21,7 @@ from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http import context
 from tim.entrypoints.http.context import caller, manager, options, read
 from tim.entrypoints.http.queries import IMAGE_LIST, query
-from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, page_json
+from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, image_page_json
 
 # Sync methods run in Starlette's threadpool; async ones read the body on the
 # event loop and hand the blocking use case to the threadpool.
@@ -29,7 +32,7 @@ class Images(Protected):
 
     async def get(self, request: Request) -> Response:
         page = await read(request, manager(request).list_images, **query(request))
-        return JSONResponse(page_json(page, context.image_json(request)))
+        return JSONResponse(image_page_json(page, context.image_json(request)))
 
     async def post(self, request: Request) -> Response:
         body = await read_json(request, ImageCreateInput, options(request).max_body_bytes)
@@ -51,13 +54,37 @@ class Image(Protected):
     async def put(self, request: Request) -> Response:
         body = await read_json(request, ImageUpdateInput, options(request).max_body_bytes)
         image = await run_in_threadpool(
-            manager(request).update_image_tags, request.path_params["image_id"], tags=body.tags
+            manager(request).update_image_tags, request.path_params["image_id"], tags=body.tags, by=caller(request)
         )
         return JSONResponse(image_json(image))
 
     def delete(self, request: Request) -> Response:
-        manager(request).delete_image(request.path_params["image_id"])
+        manager(request).delete_image(request.path_params["image_id"], by=caller(request))
         return Response(status_code=204)
+
+
+class ImageTags(Protected):
+    async def patch(self, request: Request) -> Response:
+        """Add and remove tags, leaving the others (no lost updates)."""
+        body = await read_json(request, TagEditInput, options(request).max_body_bytes)
+        image = await run_in_threadpool(
+            manager(request).edit_image_tags,
+            request.path_params["image_id"],
+            add=body.add,
+            remove=body.remove,
+            by=caller(request),
+        )
+        return JSONResponse(image_json(image))
+
+
+class ImagesTags(Protected):
+    async def post(self, request: Request) -> Response:
+        """Add and remove tags on up to 1,000 images: all or nothing."""
+        body = await read_json(request, BulkTagEditInput, options(request).max_body_bytes)
+        updated = await run_in_threadpool(
+            manager(request).edit_tags_of_images, ids=body.ids, add=body.add, remove=body.remove, by=caller(request)
+        )
+        return JSONResponse({"updated": updated})
 
 
 class ImageCompletion(Protected):

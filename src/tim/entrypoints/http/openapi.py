@@ -51,7 +51,9 @@ def _path(name: str, description: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
 
 
-IMAGE_FILTERS = ("page", "limit", "start_timestamp", "end_timestamp", "uploaded_only", "created_by")
+FILTERS = ("start_timestamp", "end_timestamp", "uploaded_only", "created_by")
+IMAGE_FILTERS = ("page", "limit", "cursor", *FILTERS)
+SEARCH_TERMS = ("exact_tags", "match_tags", "any_tags", "exclude_tags", "exclude_match_tags", "untagged")
 IMAGE_PAGE = {"200": _json("ImageBrowsePage", "A page of image records, newest first")}
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -94,6 +96,38 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {"204": {"description": "Deleted"}} | _errors(404),
         },
     },
+    "/images/{image_id}/tags": {
+        "parameters": _parameters("image_id"),
+        "patch": {
+            "operationId": "editImageTags",
+            "tags": ["images"],
+            "summary": "Add and remove tags, keeping the others (concurrent edits never undo each other)",
+            "description": "Missing tags to add are created; an alias means its tag; removing a tag the image "
+            "lacks is not an error. `add` and `remove` may each be empty or absent, not both.",
+            "requestBody": _body("TagEditInput"),
+            "responses": {"200": _json("ImageRecord", "The record with its tags now")} | _errors(400, 404, 413),
+        },
+    },
+    "/images/tags": {
+        "post": {
+            "operationId": "editTagsOfImages",
+            "tags": ["images"],
+            "summary": "Add and remove tags on up to 1,000 images at once, all or nothing",
+            "description": "If any id names no image, nothing changes: 404 listing those ids in `details`.",
+            "requestBody": _body("BulkTagEditInput"),
+            "responses": {"200": _json("BulkTagEditResult", "How many images' tags changed")}
+            | _errors(400, 404, 413),
+        },
+    },
+    "/images/{image_id}/history": {
+        "parameters": _parameters("image_id"),
+        "get": {
+            "operationId": "getImageHistory",
+            "tags": ["history"],
+            "summary": "Every change to what the image carries, newest first (kept after it is deleted)",
+            "responses": {"200": _json("EventList", "The image's events")} | _errors(404),
+        },
+    },
     "/images/{image_id}/complete": {
         "parameters": _parameters("image_id"),
         "post": {
@@ -121,15 +155,47 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "listTags",
             "tags": ["tags"],
             "summary": "List all tags in alphabetical order (case-folded, ties by exact name)",
-            "parameters": _parameters("page", "limit"),
+            "description": "With `prefix`: the tags whose case-folded name starts with the case-folded prefix, "
+            "most used first (ties alphabetical), for autocomplete. Tags are tag records, with image_count "
+            "and aliases.",
+            "parameters": _parameters("page", "limit", "prefix"),
             "responses": {"200": _json("TagBrowsePage", "A page of tags")} | _errors(400),
         },
         "post": {
             "operationId": "createTag",
             "tags": ["tags"],
             "summary": "Create a tag",
+            "description": "A name that is a tag's or an alias's is a 409 carrying the tag it means.",
             "requestBody": _body("TagCreateInput"),
-            "responses": {"201": _json("Tag", "The new tag")} | _errors(400, 409, 413),
+            "responses": {"201": _json("TagRecord", "The new tag")} | _errors(400, 409, 413),
+        },
+    },
+    "/tags/collisions": {
+        "get": {
+            "operationId": "listTagCollisions",
+            "tags": ["tags"],
+            "summary": "Groups of two or more tags whose names are equal after case folding and NFC",
+            "responses": {"200": _json("TagCollisions", "The groups, by folded name")},
+        },
+    },
+    "/tags/{tag_id}/merge": {
+        "parameters": _parameters("tag_id"),
+        "post": {
+            "operationId": "mergeTag",
+            "tags": ["tags"],
+            "summary": "Merge the tag into another: its images get that tag, its name becomes an alias of it",
+            "description": "404 when either tag does not exist, 400 when `into` is the tag itself.",
+            "requestBody": _body("MergeInput"),
+            "responses": {"200": _json("TagRecord", "The surviving tag")} | _errors(400, 404, 413),
+        },
+    },
+    "/tags/{tag_id}/aliases/{name}": {
+        "parameters": _parameters("tag_id") + [_path("name", "The alias (a `/` in it sent as %2F)")],
+        "delete": {
+            "operationId": "deleteTagAlias",
+            "tags": ["tags"],
+            "summary": "Make the alias mean nothing (its name is free again)",
+            "responses": {"204": {"description": "Deleted"}} | _errors(404),
         },
     },
     "/tags/{tag_id}": {
@@ -138,14 +204,14 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "getTag",
             "tags": ["tags"],
             "summary": "Get a tag",
-            "responses": {"200": _json("Tag", "The tag")} | _errors(404),
+            "responses": {"200": _json("TagRecord", "The tag")} | _errors(404),
         },
         "put": {
             "operationId": "renameTag",
             "tags": ["tags"],
             "summary": "Rename a tag (every image carrying it shows the new name)",
             "requestBody": _body("TagUpdateInput"),
-            "responses": {"200": _json("Tag", "The renamed tag")} | _errors(400, 404, 409, 413),
+            "responses": {"200": _json("TagRecord", "The renamed tag")} | _errors(400, 404, 409, 413),
         },
         "delete": {
             "operationId": "deleteTag",
@@ -168,10 +234,37 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": {
             "operationId": "searchImages",
             "tags": ["search"],
-            "summary": "Images with all the exact tags and, per pattern, a tag matching it; newest first",
-            "description": "At least one of exact_tags and match_tags must name a tag.",
-            "parameters": _parameters("exact_tags", "match_tags", *IMAGE_FILTERS),
+            "summary": "Images matching every tag condition given; newest first",
+            "description": "At least one of exact_tags, match_tags, any_tags, exclude_tags, exclude_match_tags "
+            "and untagged must be given; at most 64 terms in all. An exact name that is an alias means its tag.",
+            "parameters": _parameters(*SEARCH_TERMS, *IMAGE_FILTERS),
             "responses": IMAGE_PAGE | _errors(400),
+        },
+    },
+    "/export/images": {
+        "get": {
+            "operationId": "exportImages",
+            "tags": ["search"],
+            "summary": "Every matching image, newest first, streamed as NDJSON (one ImageRecord a line)",
+            "description": "Takes the parameters of /search/images without paging; tag parameters are optional "
+            "(none: every image). Each record has a fresh download url.",
+            "parameters": _parameters(*SEARCH_TERMS, *FILTERS),
+            "responses": {
+                "200": {
+                    "description": "One ImageRecord (JSON) a line",
+                    "content": {"application/x-ndjson": {"schema": _ref("ImageRecord")}},
+                }
+            }
+            | _errors(400),
+        },
+    },
+    "/history": {
+        "get": {
+            "operationId": "listHistory",
+            "tags": ["history"],
+            "summary": "Events of every image (and tag-wide ones), newest first, by cursor",
+            "parameters": _parameters("since", "by", "history_image_id", "limit", "cursor"),
+            "responses": {"200": _json("HistoryPage", "A page of events")} | _errors(400),
         },
     },
     "/blobs/{key}": {
@@ -247,6 +340,7 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 _INTEGER = {"type": "integer"}
+_NAMES = {"type": "array", "items": {"type": "string"}}
 _TIMESTAMP = {"type": "integer", "minimum": 0}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _TAG_NAMES = _STRINGS | {
@@ -301,6 +395,31 @@ PARAMETERS = {
         "pipe-delimited; may be repeated",
         explode=True,
     ),
+    "any_tags": _query(
+        "any_tags", _STRINGS, "Tags of which the image carries at least one (OR); pipe-delimited", explode=True
+    ),
+    "exclude_tags": _query(
+        "exclude_tags", _STRINGS, "Tags the image must not carry (NOT); pipe-delimited", explode=True
+    ),
+    "exclude_match_tags": _query(
+        "exclude_match_tags",
+        _STRINGS,
+        "Patterns (as match_tags) that none of the image's tags may match; pipe-delimited",
+        explode=True,
+    ),
+    "untagged": _query("untagged", {"type": "boolean"}, "true: only images with no tag at all"),
+    "cursor": _query(
+        "cursor",
+        {"type": "string"},
+        "A page's next_cursor: the page after it, with the same filters (not with page); images added "
+        "meanwhile never shift it",
+    ),
+    "prefix": _query(
+        "prefix", {"type": "string"}, "Only tags whose case-folded name starts with this; most used first"
+    ),
+    "since": _query("since", _TIMESTAMP, "Events at or after this time, in seconds since the epoch"),
+    "by": _query("by", {"type": "string"}, "Events made by this principal"),
+    "history_image_id": _query("image_id", {"type": "integer", "minimum": 1}, "Events of this image"),
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -361,17 +480,118 @@ SCHEMAS: dict[str, Any] = {
     "ImageBrowsePage": {
         "type": "object",
         "required": ["results", "meta"],
-        "properties": {"results": {"type": "array", "items": _ref("ImageRecord")}, "meta": _ref("PageMeta")},
+        "properties": {
+            "results": {"type": "array", "items": _ref("ImageRecord")},
+            "meta": {
+                "allOf": [_ref("PageMeta")],
+                "required": ["next_cursor"],
+                "properties": {
+                    "next_cursor": {
+                        "type": ["string", "null"],
+                        "description": "Pass as `cursor` for the next page; null on the last",
+                    }
+                },
+            },
+        },
     },
     "Tag": {
         "type": "object",
+        "description": "A tag as image records carry it",
         "required": ["id", "name"],
         "properties": {"id": _INTEGER, "name": {"type": "string"}},
+    },
+    "TagRecord": {
+        "type": "object",
+        "description": "A tag as the tag routes show it",
+        "required": ["id", "name", "image_count", "aliases"],
+        "properties": {
+            "id": _INTEGER,
+            "name": {"type": "string"},
+            "image_count": {"type": "integer", "minimum": 0, "description": "Images carrying it, exactly"},
+            "aliases": _NAMES | {"description": "Names that mean this tag (merged tags'), alphabetical"},
+        },
     },
     "TagBrowsePage": {
         "type": "object",
         "required": ["results", "meta"],
-        "properties": {"results": {"type": "array", "items": _ref("Tag")}, "meta": _ref("PageMeta")},
+        "properties": {"results": {"type": "array", "items": _ref("TagRecord")}, "meta": _ref("PageMeta")},
+    },
+    "TagCollisions": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["folded", "tags"],
+                    "properties": {
+                        "folded": {"type": "string", "description": "The name all of them fold to"},
+                        "tags": {"type": "array", "items": _ref("TagRecord")},
+                    },
+                },
+            }
+        },
+    },
+    "MergeInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["into"],
+        "properties": {"into": {"type": "integer", "description": "The tag that survives"}},
+    },
+    "TagEditInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"add": _TAG_NAMES, "remove": _NAMES},
+    },
+    "BulkTagEditInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["ids"],
+        "properties": {
+            "ids": {"type": "array", "items": _INTEGER, "minItems": 1, "maxItems": 1000},
+            "add": _TAG_NAMES,
+            "remove": _NAMES,
+        },
+    },
+    "BulkTagEditResult": {
+        "type": "object",
+        "required": ["updated"],
+        "properties": {"updated": {"type": "integer", "description": "How many of the images' tag sets changed"}},
+    },
+    "Event": {
+        "type": "object",
+        "required": ["id", "at", "by", "action", "image_id", "added", "removed", "details"],
+        "properties": {
+            "id": _INTEGER,
+            "at": {"type": "integer", "description": "Seconds since the epoch"},
+            "by": {"type": "string", "description": "Who made the change"},
+            "action": {
+                "type": "string",
+                "enum": ["created", "uploaded", "tagged", "deleted", "tag_renamed", "tags_merged"],
+            },
+            "image_id": {"type": ["integer", "null"], "description": "Null for an event of a tag"},
+            "added": _NAMES,
+            "removed": _NAMES,
+            "details": {"type": "object"},
+        },
+    },
+    "EventList": {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": {"type": "array", "items": _ref("Event")}},
+    },
+    "HistoryPage": {
+        "type": "object",
+        "required": ["results", "meta"],
+        "properties": {
+            "results": {"type": "array", "items": _ref("Event")},
+            "meta": {
+                "type": "object",
+                "required": ["has_more_pages", "next_cursor"],
+                "properties": {"has_more_pages": {"type": "boolean"}, "next_cursor": {"type": ["string", "null"]}},
+            },
+        },
     },
     "TagCreateInput": {
         "type": "object",

@@ -56,8 +56,15 @@ class Parameters:
 
 NONE = Parameters()
 PAGING = Parameters(single=("page", "limit"))
-IMAGE_LIST = PAGING.plus(single=("start_timestamp", "end_timestamp", "uploaded_only", "created_by"))
-IMAGE_SEARCH = IMAGE_LIST.plus(lists=("exact_tags", "match_tags"))
+IMAGE_FILTERS = Parameters(single=("start_timestamp", "end_timestamp", "uploaded_only", "created_by"))
+IMAGE_LIST = PAGING.plus(single=IMAGE_FILTERS.single + ("cursor",))
+SEARCH_TERMS = Parameters(
+    single=("untagged",), lists=("exact_tags", "match_tags", "any_tags", "exclude_tags", "exclude_match_tags")
+)
+IMAGE_SEARCH = IMAGE_LIST.plus(single=SEARCH_TERMS.single, lists=SEARCH_TERMS.lists)
+IMAGE_EXPORT = IMAGE_FILTERS.plus(single=SEARCH_TERMS.single, lists=SEARCH_TERMS.lists)
+TAG_LIST = PAGING.plus(single=("prefix",))
+HISTORY = Parameters(single=("since", "by", "image_id", "limit", "cursor"))
 # What tim's own signed blob URLs carry; the signature check decides what
 # each method needs (a GET URL with a `length` is a tampered one: 403).
 SIGNED_URL = Parameters(single=("expires", "length", "signature"))

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 import orjson
 from starlette.responses import JSONResponse as StarletteJSONResponse
 
+from tim.domain.model.history import Event
 from tim.domain.model.images import ImageRecord
-from tim.domain.model.paging import Page
-from tim.domain.model.tags import Tag
+from tim.domain.model.paging import CursorPage, Page
+from tim.domain.model.tags import Tag, TagCollision, TagRecord
 from tim.domain.use_cases.images import CreatedImage
 
 T = TypeVar("T")
@@ -30,6 +31,28 @@ class JSONResponse(StarletteJSONResponse):
 
 def tag_json(tag: Tag) -> dict[str, Any]:
     return {"id": tag.id, "name": tag.name}
+
+
+def tag_record_json(record: TagRecord) -> dict[str, Any]:
+    """A tag as the tag routes show it (image records carry the short form, tag_json)."""
+    return {"id": record.id, "name": record.name, "image_count": record.image_count, "aliases": list(record.aliases)}
+
+
+def collisions_json(collisions: list[TagCollision]) -> dict[str, Any]:
+    return {"results": [{"folded": c.folded, "tags": [tag_record_json(t) for t in c.tags]} for c in collisions]}
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at,
+        "by": event.by,
+        "action": event.action,
+        "image_id": event.image_id,
+        "added": list(event.added),
+        "removed": list(event.removed),
+        "details": dict(event.details),
+    }
 
 
 def image_json(image: ImageRecord) -> dict[str, Any]:
@@ -76,4 +99,18 @@ def page_json(page: Page[T], item_json: Callable[[T], Any]) -> dict[str, Any]:
             "has_more_pages": page.has_more_pages,
             "total_results": page.total_results,
         },
+    }
+
+
+def image_page_json(page: Page[T], item_json: Callable[[T], Any]) -> dict[str, Any]:
+    """An image list's page: its meta has where the next page starts."""
+    body = page_json(page, item_json)
+    body["meta"]["next_cursor"] = page.next_cursor
+    return body
+
+
+def cursor_page_json(page: CursorPage[T], item_json: Callable[[T], Any]) -> dict[str, Any]:
+    return {
+        "results": [item_json(item) for item in page.results],
+        "meta": {"has_more_pages": page.has_more_pages, "next_cursor": page.next_cursor},
     }

@@ -9,7 +9,7 @@ from tim.entrypoints.http.auth import Protected
 from tim.entrypoints.http import context
 from tim.entrypoints.http.context import manager, read
 from tim.entrypoints.http.queries import IMAGE_SEARCH, query
-from tim.entrypoints.http.responses import JSONResponse, image_json, page_json
+from tim.entrypoints.http.responses import JSONResponse, image_page_json
 
 
 class ImageSearch(Protected):
@@ -17,4 +17,4 @@ class ImageSearch(Protected):
 
     async def get(self, request: Request) -> Response:
         page = await read(request, manager(request).search_images, **query(request))
-        return JSONResponse(page_json(page, context.image_json(request)))
+        return JSONResponse(image_page_json(page, context.image_json(request)))
