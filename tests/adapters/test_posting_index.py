@@ -1,12 +1,15 @@
 """The search index on its own: following the feed gives what a fresh build
-gives, whatever the order images arrive in, after a trim or a reindex."""
+gives (pages, keyset pages, tag records with counts and aliases, alias
+resolution), whatever the order images arrive in, after a trim or a reindex."""
 
 import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.test_differential import apply, operations
+from strategies import pooled_name_lists, pooled_names, timestamps
+
+from contract.test_differential import apply, ids, operations
 from contract.test_repository_contract import new_image
 from searchable import Searchable
 from tim.adapters.memory import repository as memory_repository
@@ -14,27 +17,55 @@ from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.postings.index import PostingIndex
 from tim.domain.model.paging import PageRequest
 from tim.domain.model.search import CreatedBy, CreatedIn, HasTag, HasTagId, ImageQuery, TimeRange, Untagged, Uploaded
+from tim.domain.model.tags import TagListing
 
 
 def everything_the_index_knows(repository, index):
-    """What every kind of leaf selects, newest first, for every name and id there is."""
+    """What every kind of leaf selects, newest first, for every name (aliases
+    too) and id there is; pages after keys; every tag's record and listing."""
     with repository.read() as view:
-        names = [tag.name for tag in view.tags()]
+        names = [tag.name for tag in view.tags()] + [alias for alias, _ in view.aliases()]
         ids = [tag.id for tag in view.tags()]
         probes = [ImageQuery(), ImageQuery(Untagged()), ImageQuery(Uploaded()), ImageQuery(CreatedBy("ana"))]
         probes += [ImageQuery(HasTag(name)) for name in names] + [ImageQuery(HasTagId(tag_id)) for tag_id in ids]
         probes += [ImageQuery(CreatedIn(TimeRange(1_000 + n, 1_003 + n))) for n in range(0, 10, 3)]
-        return [index.search(view, probe, PageRequest()) for probe in probes]
+        pages = [index.search(view, probe, PageRequest()) for probe in probes]
+        pages += [index.search(view, ImageQuery(), PageRequest.following((1_005, n), 3)) for n in range(0, 12, 4)]
+        records = sorted(index.tag_records(view), key=lambda record: record.id)
+        listings = [index.tags(view, TagListing(prefix), PageRequest()) for prefix in (None, "", "l", "s")]
+        return pages, records, listings
 
 
 @settings(max_examples=40)
 @given(script=st.lists(operations, max_size=40))
 def test_following_the_feed_gives_what_a_fresh_build_gives(repositories, script):
     with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())  # built now, empty: all that follows comes by the feed
         for operation in script:
-            apply(repository, operation)  # the first search builds the index; it follows from there
+            apply(repository, operation)
         followed = everything_the_index_knows(repository, repository.index)
         assert followed == everything_the_index_knows(repository, PostingIndex())
+
+
+# Mostly what changes tags: merges, aliases, renames and deletes meet images that carry them.
+tag_changes = st.one_of(
+    st.tuples(st.just("add_image"), timestamps, pooled_name_lists, st.booleans(), st.just("ana")),
+    st.tuples(st.just("merge_tags"), ids, ids),
+    st.tuples(st.just("remove_alias"), ids, pooled_names),
+    st.tuples(st.just("rename_tag"), ids, pooled_names),
+    st.tuples(st.just("delete_tag"), ids),
+    st.tuples(st.just("edit_image_tags"), st.lists(ids, min_size=1, max_size=3, unique=True), pooled_name_lists, pooled_name_lists),
+)
+
+
+@settings(max_examples=40)
+@given(script=st.lists(tag_changes, min_size=5, max_size=30))
+def test_merges_and_aliases_followed_give_what_a_fresh_build_gives(repositories, script):
+    with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())
+        for operation in script:
+            apply(repository, operation)
+        assert everything_the_index_knows(repository, repository.index) == everything_the_index_knows(repository, PostingIndex())
 
 
 @settings(max_examples=40)

@@ -342,7 +342,7 @@ class PostgresRepository:
                     if holder is not None:  # else it went away meanwhile: try again
                         raise TagNameTaken(holder, name) from None
                     continue
-                _events_of_images(conn, template, "SELECT image_id FROM image_tags WHERE tag_id = %s", (tag_id,))
+                _events_of_images(conn, tag_id, template)
                 _events(conn, template)
                 _record_changes(conn, TagRenamed(tag_id, name))
                 return Tag(*row)
@@ -353,7 +353,7 @@ class PostgresRepository:
             if tag is None:
                 return False
             template = NewEvent.tag_deleted(actor or unattributed(), tag)
-            _events_of_images(conn, template, "SELECT image_id FROM image_tags WHERE tag_id = %s", (tag_id,))
+            _events_of_images(conn, tag_id, template)
             conn.execute("DELETE FROM tags WHERE id = %s", (tag_id,))  # links and aliases go by ON DELETE CASCADE
             _record_changes(conn, TagDeleted(tag_id))
             return True
@@ -375,11 +375,8 @@ class PostgresRepository:
             check_merge(source, into)
             actor = actor or unattributed()
             merged, kept = locked[source], locked[into]
-            images_of_source = "SELECT image_id FROM image_tags x WHERE tag_id = %s AND {} EXISTS"
-            images_of_source += " (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = %s)"
-            for had_into in (True, False):
-                template = NewEvent.tags_merged(actor, merged, kept, had_into=had_into)
-                _events_of_images(conn, template, images_of_source.format("" if had_into else "NOT"), (source, into))
+            template = NewEvent.tags_merged(actor, merged, kept)
+            _events_of_images(conn, source, template, had=(into, NewEvent.tags_merged(actor, merged, kept, had_into=True)))
             _events(conn, NewEvent.tags_merged(actor, merged, kept))
             conn.execute(
                 "INSERT INTO image_tags (image_id, tag_id) SELECT image_id, %s FROM image_tags WHERE tag_id = %s"
@@ -551,13 +548,20 @@ def _events(conn: psycopg.Connection, *events: NewEvent) -> None:
             )
 
 
-def _events_of_images(conn: psycopg.Connection, template: NewEvent, images: str, params: Sequence[object]) -> None:
-    """The event `template` once for each image that the query `images` (constant SQL) selects."""
+def _events_of_images(conn: psycopg.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None) -> None:
+    """The event `template` for each image carrying the tag, in id order; with
+    `had`, (another tag, an event), that event's `added` for those carrying both."""
     at, actor, action, _, added, removed, details = event_row(template)
+    if had is None:
+        added_sql, added_params = "%s", (added,)
+    else:
+        added_sql = "CASE WHEN EXISTS (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = %s)"
+        added_sql += " THEN %s ELSE %s END"
+        added_params = (had[0], event_row(had[1])[4], added)
     conn.execute(
         "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-        f" SELECT %s, %s, %s, image_id, %s, %s, %s FROM ({images}) AS affected ORDER BY image_id",
-        (at, actor, action, added, removed, details, *params),
+        f" SELECT %s, %s, %s, x.image_id, {added_sql}, %s, %s FROM image_tags x WHERE x.tag_id = %s ORDER BY x.image_id",
+        (at, actor, action, *added_params, removed, details, tag_id),
     )
 
 

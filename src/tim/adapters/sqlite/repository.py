@@ -214,7 +214,7 @@ class SqliteRepository:
             if holder is not None:  # another tag's name, or an alias (also of this tag)
                 raise TagNameTaken(holder, name)
             template = NewEvent.tag_renamed(actor or unattributed(), tag, name)
-            _events_of_images(db, template, "SELECT image_id FROM image_tags WHERE tag_id = ?", (tag_id,))
+            _events_of_images(db, tag_id, template)
             _events(db, template)
             db.execute("UPDATE tags SET name = ?, folded = ? WHERE id = ?", (name, folded(name), tag_id))
             _record(db, TagRenamed(tag_id, name))
@@ -226,7 +226,7 @@ class SqliteRepository:
             if tag is None:
                 return False
             template = NewEvent.tag_deleted(actor or unattributed(), tag)
-            _events_of_images(db, template, "SELECT image_id FROM image_tags WHERE tag_id = ?", (tag_id,))
+            _events_of_images(db, tag_id, template)
             # Its links and aliases go by ON DELETE CASCADE.
             db.execute("DELETE FROM tags WHERE id = ?", (tag_id,))
             _record(db, TagDeleted(tag_id))
@@ -239,11 +239,8 @@ class SqliteRepository:
                 raise NotFound(f"tag {source if merged is None else into} does not exist")
             check_merge(source, into)
             actor = actor or unattributed()
-            images_of_source = "SELECT image_id FROM image_tags x WHERE tag_id = ? AND {} EXISTS"
-            images_of_source += " (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = ?)"
-            for had_into in (True, False):
-                template = NewEvent.tags_merged(actor, merged, kept, had_into=had_into)
-                _events_of_images(db, template, images_of_source.format("" if had_into else "NOT"), (source, into))
+            template = NewEvent.tags_merged(actor, merged, kept)
+            _events_of_images(db, source, template, had=(into, NewEvent.tags_merged(actor, merged, kept, had_into=True)))
             _events(db, NewEvent.tags_merged(actor, merged, kept))
             db.execute(
                 "INSERT OR IGNORE INTO image_tags (image_id, tag_id, created_timestamp)"
@@ -406,13 +403,20 @@ def _events(db: sqlite3.Connection, *events: NewEvent) -> None:
     )
 
 
-def _events_of_images(db: sqlite3.Connection, template: NewEvent, images: str, params: Sequence[object]) -> None:
-    """The event `template` once for each image that the query `images` (constant SQL) selects."""
+def _events_of_images(db: sqlite3.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None) -> None:
+    """The event `template` for each image carrying the tag, in id order; with
+    `had`, (another tag, an event), that event's `added` for those carrying both."""
     at, actor, action, _, added, removed, details = event_row(template)
+    if had is None:
+        added_sql, added_params = "?", (added,)
+    else:
+        added_sql = "CASE WHEN EXISTS (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = ?)"
+        added_sql += " THEN ? ELSE ? END"
+        added_params = (had[0], event_row(had[1])[4], added)
     db.execute(
         "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-        f" SELECT ?, ?, ?, image_id, ?, ?, ? FROM ({images}) ORDER BY image_id",
-        (at, actor, action, added, removed, details, *params),
+        f" SELECT ?, ?, ?, x.image_id, {added_sql}, ?, ? FROM image_tags x WHERE x.tag_id = ? ORDER BY x.image_id",
+        (at, actor, action, *added_params, removed, details, tag_id),
     )
 
 
