@@ -56,6 +56,8 @@ class Cursors:
             sealed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except binascii.Error:
             raise forged from None
+        if base64.urlsafe_b64encode(sealed).rstrip(b"=") != text.encode():  # one spelling only: no stray bits
+            raise forged
         payload, mac = sealed[:-_MAC_BYTES], sealed[-_MAC_BYTES:]
         if len(payload) != 1 + 8 * size + _SCOPE_BYTES or not hmac.compare_digest(mac, self._mac(payload)):
             raise forged
