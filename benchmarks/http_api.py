@@ -7,7 +7,8 @@ Loads the catalogue of benchmarks/catalogue.py into a SQLite data directory
 (records only: listing does not read files), starts a real `tim serve` (one
 worker) on it, and prints:
 - p50/p95 latencies of typical reads, sequential, varied from request to
-  request (target p50 < 20 ms);
+  request, curation's too (OR and NOT, autocomplete, pages after cursors)
+  (target p50 < 20 ms);
 - requests per second of `GET /v1/images?limit=100`, measured by wrk (16
   connections), side by side with a bare Starlette app (same uvicorn, same
   settings) that returns a body of the same size: target at least 50% of
@@ -236,6 +237,19 @@ def main() -> None:
                 met.append(report_latency("search, 2 common exact tags", latencies(client, [p.removeprefix("/v1") for p in searches], arguments.requests)))
                 wildcards = [f"/search/images?match_tags={w}" for w in ("lung%25", "%25ray%25", "chest%25", "%25edema%25")]
                 met.append(report_latency("search, wildcards", latencies(client, wildcards, arguments.requests)))
+                operators = [
+                    "/search/images?" + str(httpx.QueryParams({"any_tags": "|".join(chance.sample(common, 2)), "exclude_tags": chance.choice(common)}))
+                    for _ in range(500)
+                ]
+                met.append(report_latency("search, OR and NOT", latencies(client, operators, arguments.requests)))
+                prefixes = [
+                    "/tags?" + str(httpx.QueryParams({"prefix": chance.choice(catalogue.tags)[: chance.randint(1, 3)], "limit": 10}))
+                    for _ in range(500)
+                ]
+                met.append(report_latency("autocomplete, 1-3 letters", latencies(client, prefixes, arguments.requests)))
+                cursors = [client.get("/images", params={"limit": 100, "page": chance.randrange(pages)}).json()["meta"]["next_cursor"] for _ in range(50)]
+                after = ["/images?" + str(httpx.QueryParams({"limit": 100, "cursor": cursor})) for cursor in cursors if cursor]
+                met.append(report_latency("page after a cursor, all over", latencies(client, after, arguments.requests)))
 
                 print(f"\nThroughput, wrk with {CONNECTIONS} connections for {arguments.seconds} s, one tim worker,"
                       f" beside a bare Starlette app returning the same {len(newest.content):,} bytes"
