@@ -68,7 +68,10 @@ def export(origin: str, pid: int, params: dict, expected: int) -> list[bool]:
     print(f"  {count:,} records in {elapsed:.1f} s: {count / elapsed:,.0f} records/s")
     print(f"  per tenth (records/s): {', '.join(f'{rate:,.0f}' for rate in rates)}")
     print(f"  slowest/fastest tenth {steadiness:.2f} (target at least {STEADY_TARGET})")
-    print(f"  server RSS {baseline:.1f} MiB before, {peak:.1f} MiB at peak: growth {growth:.1f} MiB, growth/target {growth / RSS_TARGET_MIB:.2f}")
+    print(
+        f"  server RSS {baseline:.1f} MiB before, {peak:.1f} MiB at peak: growth {growth:.1f} MiB,"
+        f" growth/target {growth / RSS_TARGET_MIB:.2f}"
+    )
     return [steadiness >= STEADY_TARGET, growth < RSS_TARGET_MIB]
 
 

@@ -238,17 +238,19 @@ def main() -> None:
                 wildcards = [f"/search/images?match_tags={w}" for w in ("lung%25", "%25ray%25", "chest%25", "%25edema%25")]
                 met.append(report_latency("search, wildcards", latencies(client, wildcards, arguments.requests)))
                 operators = [
-                    "/search/images?" + str(httpx.QueryParams({"any_tags": "|".join(chance.sample(common, 2)), "exclude_tags": chance.choice(common)}))
+                    "/search/images?"
+                    + str(httpx.QueryParams(any_tags="|".join(chance.sample(common, 2)), exclude_tags=chance.choice(common)))
                     for _ in range(500)
                 ]
                 met.append(report_latency("search, OR and NOT", latencies(client, operators, arguments.requests)))
                 prefixes = [
-                    "/tags?" + str(httpx.QueryParams({"prefix": chance.choice(catalogue.tags)[: chance.randint(1, 3)], "limit": 10}))
+                    "/tags?" + str(httpx.QueryParams(prefix=chance.choice(catalogue.tags)[: chance.randint(1, 3)], limit=10))
                     for _ in range(500)
                 ]
                 met.append(report_latency("autocomplete, 1-3 letters", latencies(client, prefixes, arguments.requests)))
-                cursors = [client.get("/images", params={"limit": 100, "page": chance.randrange(pages)}).json()["meta"]["next_cursor"] for _ in range(50)]
-                after = ["/images?" + str(httpx.QueryParams({"limit": 100, "cursor": cursor})) for cursor in cursors if cursor]
+                deep_pages = [client.get("/images", params={"page": chance.randrange(pages)}).json() for _ in range(50)]
+                cursors = [page["meta"]["next_cursor"] for page in deep_pages]
+                after = [f"/images?{httpx.QueryParams({'limit': 100, 'cursor': cursor})}" for cursor in cursors if cursor]
                 met.append(report_latency("page after a cursor, all over", latencies(client, after, arguments.requests)))
 
                 print(f"\nThroughput, wrk with {CONNECTIONS} connections for {arguments.seconds} s, one tim worker,"

@@ -108,12 +108,13 @@ def run(images, arguments: dict) -> int:
     after = arguments.pop("after", None)
     if after is not None:  # an image row: a cursor as a walk through every image would hold at it
         arguments["cursor"] = images.ports.cursors.seal((after[4], after[0]), ImageQuery().scope)
-    if any(key in arguments for key in ("exact_tags", "match_tags", "any_tags", "exclude_tags", "exclude_match_tags", "untagged")):
+    if any(key in arguments for key in SEARCH_TERMS):
         return images.search_images(**arguments).total_results
     return images.list_images(**arguments).total_results
 
 
 TAG_IDS: dict[str, int] = {}
+SEARCH_TERMS = ("exact_tags", "match_tags", "any_tags", "exclude_tags", "exclude_match_tags", "untagged")
 
 
 def measure(label: str, url: str, catalogue: Catalogue, runs: int) -> list[bool]:

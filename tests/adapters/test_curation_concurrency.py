@@ -43,7 +43,8 @@ def catalogue(kind, tmp_path, request):
     else:
         with request.getfixturevalue("postgres_repositories")():  # empties the database
             pass
-        repository = PostgresRepository.open(request.getfixturevalue("postgres_repository_url"), max_connections=CLIENTS + 4)
+        url = request.getfixturevalue("postgres_repository_url")
+        repository = PostgresRepository.open(url, max_connections=CLIENTS + 4)
     yield repository
     repository.close()
 
@@ -85,7 +86,8 @@ def test_twenty_clients_adding_different_tags_to_one_image_keep_all_twenty(tim):
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert names(tim.get_image(image.id)) == {"first"} | {f"tag {n}" for n in range(CLIENTS)}
     tagged = [event for event in tim.image_history(image.id) if event.action == "tagged"]
-    assert sorted((event.by, event.added) for event in tagged) == sorted((f"client {n}", (f"tag {n}",)) for n in range(CLIENTS))
+    expected = [(f"client {n}", (f"tag {n}",)) for n in range(CLIENTS)]
+    assert sorted((event.by, event.added) for event in tagged) == sorted(expected)
 
 
 def test_a_bulk_edit_racing_a_delete_is_applied_before_it_or_not_at_all(tim):
@@ -139,7 +141,9 @@ WRITE_PAUSE = 0.005
 
 def load(kind, repository, url, count):
     """`count` images tagged "walk", created a second apart (some sharing one)."""
-    rows = [(n, f"{n}.dcm", 10, "loader", FIRST_CREATED + n - n % 3, secrets.token_hex(16), None) for n in range(1, count + 1)]
+    rows = [
+        (n, f"{n}.dcm", 10, "loader", FIRST_CREATED + n - n % 3, secrets.token_hex(16), None) for n in range(1, count + 1)
+    ]
     if kind == "memory":
         for _, filename, size, creator, created, key, _ in rows:
             repository.add_image(NewImage(filename, size, creator, created, key, ("walk",)))
@@ -154,7 +158,8 @@ def load(kind, repository, url, count):
     else:
         with psycopg.connect(url) as conn, conn.cursor() as cursor:
             cursor.execute("INSERT INTO tags (id, name, folded_name) OVERRIDING SYSTEM VALUE VALUES (1, 'walk', 'walk')")
-            with cursor.copy("COPY images (id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp) FROM STDIN") as copy:
+            columns = "id, filename, size, created_by, created_timestamp, blob_key, uploaded_timestamp"
+            with cursor.copy(f"COPY images ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             with cursor.copy("COPY image_tags (image_id, tag_id) FROM STDIN") as copy:

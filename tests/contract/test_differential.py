@@ -35,7 +35,7 @@ operations = st.one_of(
     st.tuples(st.just("delete_tag"), ids),
     st.tuples(st.just("merge_tags"), ids, ids),
     st.tuples(st.just("remove_alias"), ids, pooled_names),
-    st.tuples(st.just("edit_image_tags"), st.lists(ids, min_size=1, max_size=3, unique=True), pooled_name_lists, pooled_name_lists),
+    st.tuples(st.just("edit_image_tags"), st.lists(ids, min_size=1, max_size=3, unique=True), *[pooled_name_lists] * 2),
     st.tuples(st.just("find_images"), conditions(), st.integers(0, 3), st.integers(1, 4)),
     st.tuples(st.just("find_after"), conditions(), st.tuples(timestamps, ids), st.integers(1, 4)),
 )
@@ -91,7 +91,7 @@ class Model:
             self.last_image_id += 1
             image_id = self.last_image_id
             uploaded_at = created if uploaded else None
-            self.images[image_id] = ImageRecord(image_id, "scan.dcm", 10, creator, created, "", uploaded_timestamp=uploaded_at)
+            self.images[image_id] = ImageRecord(image_id, "scan.dcm", 10, creator, created, "", (), uploaded_at)
             self.image_tags[image_id] = {self.tag_named(n) for n in names}
             self.events.append(NewEvent.created(self.record(image_id)))
             if uploaded:

@@ -72,7 +72,8 @@ def test_export_reads_batches_as_it_goes(tim, monkeypatch):
     exported = list(tim.export_images())
     assert [i.id for i in exported] == [pending.id] + [m.id for m in reversed(made)]
     assert all(i.url for i in exported[1:]) and exported[0].url is None
-    assert [i.id for i in tim.export_images(exact_tags="x")] == [pending.id] + [m.id for m in reversed(made) if m.id % 2 == 0]
+    tagged_x = [m.id for m in reversed(made) if m.id % 2 == 0]
+    assert [i.id for i in tim.export_images(exact_tags="x")] == [pending.id, *tagged_x]
     searches = []
     original = tim.ports.index.search
     monkeypatch.setattr(tim.ports.index, "search", lambda *a: searches.append(a) or original(*a))

@@ -45,7 +45,8 @@ def walk(client, path, limit, **params):
 
 
 def test_search_operators(client):
-    ct, mr, both, bare = upload(client, "op CT"), upload(client, "op MR"), upload(client, "op CT", "op MR", "op done"), upload(client)
+    ct, mr = upload(client, "op CT"), upload(client, "op MR")
+    both, bare = upload(client, "op CT", "op MR", "op done"), upload(client)
     assert found(client, any_tags="op CT|op MR") == [both["id"], mr["id"], ct["id"]]
     assert found(client, any_tags=["op CT", "op MR"], exclude_tags="op done") == [mr["id"], ct["id"]]
     assert found(client, any_tags="op CT|op MR", exclude_match_tags="%done") == [mr["id"], ct["id"]]
@@ -132,21 +133,35 @@ def test_merges_and_aliases(client):
 
 def test_edits_of_one_image_and_of_many(client):
     image = upload(client, "ed a", "ed b")
-    edited = json_of(client.patch(f"/images/{image['id']}/tags", json={"add": ["ed c"], "remove": ["ed a", "ed none"]}), 200)
+    path = f"/images/{image['id']}/tags"
+    edited = json_of(client.patch(path, json={"add": ["ed c"], "remove": ["ed a", "ed none"]}), 200)
     assert [t["name"] for t in edited["tags"]] == ["ed b", "ed c"] and edited["url"]
-    assert [t["name"] for t in json_of(client.patch(f"/images/{image['id']}/tags", json={"remove": ["ed b"]}), 200)["tags"]] == ["ed c"]
-    for body, field in [({}, "add"), ({"add": [], "remove": []}, "add"), ({"add": ["x"], "remove": ["x"]}, "remove"), ({"add": "x"}, "add"), ({"tags": ["x"]}, "tags")]:
-        assert_error(client.patch(f"/images/{image['id']}/tags", json=body), 400, field)
+    assert [t["name"] for t in json_of(client.patch(path, json={"remove": ["ed b"]}), 200)["tags"]] == ["ed c"]
+    for body, field in [
+        ({}, "add"),
+        ({"add": [], "remove": []}, "add"),
+        ({"add": ["x"], "remove": ["x"]}, "remove"),
+        ({"add": "x"}, "add"),
+        ({"tags": ["x"]}, "tags"),
+    ]:
+        assert_error(client.patch(path, json=body), 400, field)
     assert_error(client.patch("/images/0/tags", json={"add": ["x"]}), 404)
 
     others = [upload(client, "ed bulk")["id"] for _ in range(3)]
     missing = assert_error(client.post("/images/tags", json={"ids": [*others, 10**9, 0], "add": ["ed done"]}), 404)
     assert [d["message"] for d in missing["details"]] == [f"image {10**9} does not exist", "image 0 does not exist"]
-    assert found(client, exact_tags="ed done") == [] and json_of(client.get("/tags", params={"prefix": "ed done"}), 200)["results"] == []
-    assert json_of(client.post("/images/tags", json={"ids": [*others, image["id"]], "add": ["ed done"], "remove": ["ed bulk"]}), 200) == {"updated": 4}
+    assert found(client, exact_tags="ed done") == []
+    assert json_of(client.get("/tags", params={"prefix": "ed done"}), 200)["results"] == []  # not even made
+    bulk = {"ids": [*others, image["id"]], "add": ["ed done"], "remove": ["ed bulk"]}
+    assert json_of(client.post("/images/tags", json=bulk), 200) == {"updated": 4}
     assert found(client, exact_tags="ed done") == [*others[::-1], image["id"]]
     assert json_of(client.post("/images/tags", json={"ids": others, "add": ["ed done"]}), 200) == {"updated": 0}
-    for body, field in [({"ids": [], "add": ["x"]}, "ids"), ({"ids": list(range(1, 1002)), "add": ["x"]}, "ids"), ({"ids": ["1"], "add": ["x"]}, "ids[0]"), ({"ids": [1]}, "add")]:
+    for body, field in [
+        ({"ids": [], "add": ["x"]}, "ids"),
+        ({"ids": list(range(1, 1002)), "add": ["x"]}, "ids"),
+        ({"ids": ["1"], "add": ["x"]}, "ids[0]"),
+        ({"ids": [1]}, "add"),
+    ]:
         assert_error(client.post("/images/tags", json=body), 400, field)
     assert_error(client.get("/images/tags"), 405)
 
@@ -184,7 +199,8 @@ def test_history(client):
 
     walked, cursor = [], None
     while True:
-        page = json_of(client.get("/history", params={"image_id": image["id"], "limit": 2, **({"cursor": cursor} if cursor else {})}), 200)
+        params = {"image_id": image["id"], "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = json_of(client.get("/history", params=params), 200)
         walked += page["results"]
         cursor = page["meta"]["next_cursor"]
         assert page["meta"]["has_more_pages"] == (cursor is not None)
@@ -194,7 +210,8 @@ def test_history(client):
     recent = json_of(client.get("/history", params={"since": before, "by": "anonymous", "image_id": image["id"]}), 200)
     assert recent["results"] == [e for e in events if e["at"] >= before]
     assert json_of(client.get("/history", params={"by": "nobody"}), 200)["results"] == []
-    for params, field in [({"since": "-1"}, "since"), ({"image_id": "0"}, "image_id"), ({"limit": "101"}, "limit"), ({"page": "1"}, "page")]:
+    wrong = [({"since": "-1"}, "since"), ({"image_id": "0"}, "image_id"), ({"limit": "101"}, "limit"), ({"page": "1"}, "page")]
+    for params, field in wrong:
         assert_error(client.get("/history", params=params), 400, field)
     first = json_of(client.get("/history", params={"limit": 1}), 200)["meta"]["next_cursor"]
     assert_error(client.get("/history", params={"by": "x", "cursor": first}), 400, "cursor")
@@ -211,10 +228,8 @@ def test_export_streams_every_match_as_ndjson(serve, tmp_path):
         assert [record["id"] for record in lines] == [pending["id"], *made[::-1]]
         assert lines[0]["url"] is None and all(httpx.get(record["url"]).content == b"\x00\x00\x00" for record in lines[1:])
         assert set(lines[1]) == set(json_of(client.get(f"/images/{made[-1]}"), 200))
-        assert [json.loads(line)["id"] for line in client.get("/export/images", params={"exact_tags": "a"}).text.splitlines()] == [
-            made[3],
-            made[1],
-        ]
+        tagged_a = client.get("/export/images", params={"exact_tags": "a"}).text.splitlines()
+        assert [json.loads(line)["id"] for line in tagged_a] == [made[3], made[1]]
         assert client.get("/export/images", params={"exact_tags": "none"}).text == ""
         assert_error(client.get("/export/images", params={"untagged": "maybe"}), 400, "untagged")
         assert_error(client.get("/export/images", params={"page": "1"}), 400, "page")
@@ -251,8 +266,10 @@ def test_curation_responses_fit_the_documented_schemas(client):
     check(document, "TagCollisions", json_of(client.get("/tags/collisions"), 200))
     check(document, "ImageBrowsePage", json_of(client.get("/search/images", params={"any_tags": "doc a", "limit": 1}), 200))
     check(document, "ImageRecord", json_of(client.patch(f"/images/{image['id']}/tags", json={"add": ["doc b"]}), 200))
-    check(document, "BulkTagEditResult", json_of(client.post("/images/tags", json={"ids": [image["id"]], "add": ["doc c"]}), 200))
-    check(document, "TagRecord", json_of(client.post(f"/tags/{tag['id']}/merge", json={"into": upload(client, 'doc z')['tags'][0]['id']}), 200))
+    bulk = {"ids": [image["id"]], "add": ["doc c"]}
+    check(document, "BulkTagEditResult", json_of(client.post("/images/tags", json=bulk), 200))
+    into = upload(client, "doc z")["tags"][0]["id"]
+    check(document, "TagRecord", json_of(client.post(f"/tags/{tag['id']}/merge", json={"into": into}), 200))
     check(document, "EventList", json_of(client.get(f"/images/{image['id']}/history"), 200))
     check(document, "HistoryPage", json_of(client.get("/history", params={"limit": 2}), 200))
     check(document, "Error", client.post("/images/tags", json={"ids": [10**9], "add": ["x"]}).json())

@@ -17,9 +17,11 @@ def _json(value: object) -> str:
 
 def event_row(event: NewEvent) -> tuple:
     """(at, actor, action, image_id, added, removed, details) of a new event."""
-    return (event.at, event.by, event.action, event.image_id, _json(event.added), _json(event.removed), _json(event.details))
+    names = _json(event.added), _json(event.removed)
+    return (event.at, event.by, event.action, event.image_id, *names, _json(event.details))
 
 
 def stored_event(stored: Sequence) -> Event:
     event_id, at, actor, action, image_id, added, removed, details = stored
-    return Event(event_id, at, actor, action, image_id, tuple(json.loads(added)), tuple(json.loads(removed)), json.loads(details))
+    names = tuple(json.loads(added)), tuple(json.loads(removed))
+    return Event(event_id, at, actor, action, image_id, *names, json.loads(details))

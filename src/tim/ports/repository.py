@@ -82,7 +82,9 @@ class ImageRepository(Protocol):
 
     def get_image_by_blob_key(self, blob_key: str) -> ImageRecord | None: ...
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         """Replace an image's tags with these names, creating missing tags.
         None if there is no such image."""
 
@@ -134,7 +136,9 @@ class TagRepository(Protocol):
         """Make `name` resolve to nothing (free for a tag again); False if
         it is not an alias of that tag."""
 
-    def history(self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None) -> list[Event]:
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
         """The events the query selects, newest first (HistoryQuery.select),
         those older than the key `after` (at, id) only, at most `limit`."""
 

@@ -108,7 +108,9 @@ class MemoryRepository:
             image_id = self._blob_keys.get(blob_key)
             return None if image_id is None else self._full(image_id)
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._lock:
             if image_id not in self._images:
                 return None
@@ -127,7 +129,7 @@ class MemoryRepository:
             stand_in = {name: -n for n, name in enumerate(new, 1)}
             added = [stand_in.get(name) or self._existing(name).id for name in edit.add]
             removed = [tag.id for tag in map(self._existing, edit.remove) if tag is not None]
-            plans = [(image_id, edit.applied(image_id, self._image_tags[image_id], added, removed)) for image_id in image_ids]
+            plans = [(i, edit.applied(i, self._image_tags[i], added, removed)) for i in image_ids]
             made = {stand_in[name]: self._tag_named(name).id for name in new}
             return sum(self._retag(image_id, {made.get(t, t) for t in after}, actor, via) for image_id, after in plans)
 
@@ -258,7 +260,9 @@ class MemoryRepository:
             self._record(AliasRemoved(name))
             return True
 
-    def history(self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None) -> list[Event]:
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
         with self._lock:
             return query.select(self._history, after, limit)
 

@@ -153,7 +153,9 @@ class PostgresRepository:
             uploaded = image.uploaded_timestamp is not None
             tag_ids = tuple(tag.id for tag in tags)
             record = _record(row, tags)
-            _events(conn, NewEvent.created(record), *([NewEvent.uploaded(record, image.uploaded_timestamp)] if uploaded else []))
+            _events(conn, NewEvent.created(record))
+            if uploaded:
+                _events(conn, NewEvent.uploaded(record, image.uploaded_timestamp))
             _record_changes(conn, *new_tags, ImageAdded(row[0], image.created_timestamp, image.created_by, uploaded, tag_ids))
             return record
 
@@ -165,7 +167,9 @@ class PostgresRepository:
         with self._transaction(snapshot=True) as conn:
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.blob_key = %s", (blob_key,))
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._transaction() as conn:
             # The row lock makes concurrent replacements of one image's tags take turns.
             row = conn.execute(
@@ -208,7 +212,8 @@ class PostgresRepository:
             removed = {tag_id for _, tag_id, _ in conn.execute(_TAGS_MEANT, (list(edit.remove),))}
             current: dict[int, dict[int, str]] = {image_id: {} for image_id in image_ids}
             for image_id, tag_id, name in conn.execute(
-                "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id WHERE x.image_id = ANY(%s)",
+                "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id"
+                " WHERE x.image_id = ANY(%s)",
                 (list(image_ids),),
             ):
                 current[image_id][tag_id] = name
@@ -229,7 +234,8 @@ class PostgresRepository:
                 events.append(NewEvent.tagged(actor, image_id, added_names, removed_names, via))
             if links_out:
                 conn.execute(
-                    "DELETE FROM image_tags WHERE (image_id, tag_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
+                    "DELETE FROM image_tags"
+                    " WHERE (image_id, tag_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
                     ([i for i, _ in links_out], [t for _, t in links_out]),
                 )
             if links_in:
@@ -376,7 +382,8 @@ class PostgresRepository:
             actor = actor or unattributed()
             merged, kept = locked[source], locked[into]
             template = NewEvent.tags_merged(actor, merged, kept)
-            _events_of_images(conn, source, template, had=(into, NewEvent.tags_merged(actor, merged, kept, had_into=True)))
+            had_into = NewEvent.tags_merged(actor, merged, kept, had_into=True)
+            _events_of_images(conn, source, template, had=(into, had_into))
             _events(conn, NewEvent.tags_merged(actor, merged, kept))
             conn.execute(
                 "INSERT INTO image_tags (image_id, tag_id) SELECT image_id, %s FROM image_tags WHERE tag_id = %s"
@@ -395,9 +402,12 @@ class PostgresRepository:
             _record_changes(conn, AliasRemoved(name))
             return True
 
-    def history(self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None) -> list[Event]:
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
         conditions, params = [], []
-        for condition, value in (("at >= %s", query.since), ("actor = %s", query.by), ("image_id = %s", query.image_id)):
+        filters = (("at >= %s", query.since), ("actor = %s", query.by), ("image_id = %s", query.image_id))
+        for condition, value in filters:
             if value is not None:
                 conditions.append(condition)
                 params.append(value)
@@ -415,7 +425,8 @@ class PostgresRepository:
         key = f"secret:{name}"
         with self._transaction() as conn:
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING", (key, secrets.token_hex(32))
+                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                (key, secrets.token_hex(32)),
             )
             return bytes.fromhex(conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()[0])
 
@@ -543,12 +554,15 @@ def _events(conn: psycopg.Connection, *events: NewEvent) -> None:
     if events:
         with conn.cursor() as cursor:
             cursor.executemany(
-                "INSERT INTO history (at, actor, action, image_id, added, removed, details) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 [event_row(event) for event in events],
             )
 
 
-def _events_of_images(conn: psycopg.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None) -> None:
+def _events_of_images(
+    conn: psycopg.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None
+) -> None:
     """The event `template` for each image carrying the tag, in id order; with
     `had`, (another tag, an event), that event's `added` for those carrying both."""
     at, actor, action, _, added, removed, details = event_row(template)
@@ -560,7 +574,8 @@ def _events_of_images(conn: psycopg.Connection, tag_id: int, template: NewEvent,
         added_params = (had[0], event_row(had[1])[4], added)
     conn.execute(
         "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-        f" SELECT %s, %s, %s, x.image_id, {added_sql}, %s, %s FROM image_tags x WHERE x.tag_id = %s ORDER BY x.image_id",
+        f" SELECT %s, %s, %s, x.image_id, {added_sql}, %s, %s FROM image_tags x"
+        " WHERE x.tag_id = %s ORDER BY x.image_id",
         (at, actor, action, *added_params, removed, details, tag_id),
     )
 

@@ -101,6 +101,8 @@ class TagDictionary:
 
     def starting_with(self, prefix: str) -> list[Entry]:
         """The tags whose folded name starts with `prefix` (folded), in order."""
+        if not prefix:
+            return self._sorted
         low = bisect_left(self._sorted, (prefix,))
         high = low
         while high < len(self._sorted) and self._sorted[high][0].startswith(prefix):

@@ -204,12 +204,13 @@ class PostingLists:
         entries = self.dictionary.ordered() if folded is None else self.dictionary.starting_with(folded)
         ranks = page.window(len(entries))
         if folded is None:
-            chosen = entries[ranks.start : ranks.stop]
+            chosen = [tag_id for _, _, tag_id in entries[ranks.start : ranks.stop]]
         else:
-            counts = self.by_tag
-            chosen = heapq.nsmallest(ranks.stop, entries, key=lambda entry: -len(counts.get(entry[2], EMPTY)))
-            chosen = chosen[ranks.start :]
-        records = [self.tag_record(tag_id) for _, _, tag_id in chosen]
+            # (-count, place in the dictionary's order): the smallest are the page's, ties alphabetical.
+            by_tag = self.by_tag
+            ranked = zip([-len(by_tag.get(tag_id, EMPTY)) for _, _, tag_id in entries], range(len(entries)))
+            chosen = [entries[place][2] for _, place in heapq.nsmallest(ranks.stop, ranked)[ranks.start :]]
+        records = [self.tag_record(tag_id) for tag_id in chosen]
         return Page.of(records, total=len(entries), request=page)
 
     def select(self, condition: Condition) -> BitMap:

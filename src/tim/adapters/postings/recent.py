@@ -28,7 +28,7 @@ class RecentRecords:
         image_id = getattr(change, "image_id", None)
         if image_id is not None:
             self._records.pop(image_id, None)
-        elif not isinstance(change, (TagAdded, AliasRemoved)):  # renamed, deleted, merged: in every record that carries it
+        elif not isinstance(change, (TagAdded, AliasRemoved)):  # renamed, deleted, merged: in every record with it
             self._records.clear()
 
     def clear(self) -> None:

@@ -108,7 +108,9 @@ class SqliteRepository:
         with self._pool.transaction(write=False) as db:
             return _one_image(db, "i.blob_key = ?", blob_key)
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
             image = _one_image(db, "i.id = ?", image_id)
             if image is None:
@@ -121,7 +123,9 @@ class SqliteRepository:
 
     def edit_image_tags(self, image_ids: Sequence[int], edit: TagEdit, *, actor: Actor, via: str) -> int:
         with self._pool.transaction(write=True) as db:
-            created = dict(db.execute(f"SELECT id, created_timestamp FROM images WHERE id IN ({_marks(image_ids)})", image_ids))
+            created = dict(
+                db.execute(f"SELECT id, created_timestamp FROM images WHERE id IN ({_marks(image_ids)})", image_ids)
+            )
             missing = [image_id for image_id in image_ids if image_id not in created]
             if missing:
                 raise ImagesNotFound(missing)
@@ -136,8 +140,8 @@ class SqliteRepository:
             ):
                 current[image_id][tag_id] = name
             # Every image is checked before any is changed: a refusal rolls back the lot.
-            plans = [(image_id, edit.applied(image_id, current[image_id].keys(), added, removed)) for image_id in image_ids]
-            return sum(_retag(db, image_id, created[image_id], current[image_id], after, actor, via) for image_id, after in plans)
+            plans = [(i, edit.applied(i, current[i].keys(), added, removed)) for i in image_ids]
+            return sum(_retag(db, i, created[i], current[i], after, actor, via) for i, after in plans)
 
     def mark_uploaded(self, image_id: int, timestamp: int) -> ImageRecord | None:
         with self._pool.transaction(write=True) as db:
@@ -240,7 +244,8 @@ class SqliteRepository:
             check_merge(source, into)
             actor = actor or unattributed()
             template = NewEvent.tags_merged(actor, merged, kept)
-            _events_of_images(db, source, template, had=(into, NewEvent.tags_merged(actor, merged, kept, had_into=True)))
+            had_into = NewEvent.tags_merged(actor, merged, kept, had_into=True)
+            _events_of_images(db, source, template, had=(into, had_into))
             _events(db, NewEvent.tags_merged(actor, merged, kept))
             db.execute(
                 "INSERT OR IGNORE INTO image_tags (image_id, tag_id, created_timestamp)"
@@ -259,7 +264,9 @@ class SqliteRepository:
             _record(db, AliasRemoved(name))
             return True
 
-    def history(self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None) -> list[Event]:
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
         conditions, params = [], []
         for condition, value in (("at >= ?", query.since), ("actor = ?", query.by), ("image_id = ?", query.image_id)):
             if value is not None:
@@ -379,7 +386,13 @@ def _tag_by_id(db: sqlite3.Connection, tag_id: int) -> Tag | None:
 
 
 def _retag(
-    db: sqlite3.Connection, image_id: int, created: int, current: dict[int, str], after: set[int], actor: Actor, via: str
+    db: sqlite3.Connection,
+    image_id: int,
+    created: int,
+    current: dict[int, str],
+    after: set[int],
+    actor: Actor,
+    via: str,
 ) -> bool:
     """Give the image the tags `after` (it has `current`: id -> name); whether that changed them."""
     removed = tuple(tag_id for tag_id in current if tag_id not in after)
@@ -403,7 +416,9 @@ def _events(db: sqlite3.Connection, *events: NewEvent) -> None:
     )
 
 
-def _events_of_images(db: sqlite3.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None) -> None:
+def _events_of_images(
+    db: sqlite3.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None
+) -> None:
     """The event `template` for each image carrying the tag, in id order; with
     `had`, (another tag, an event), that event's `added` for those carrying both."""
     at, actor, action, _, added, removed, details = event_row(template)

@@ -159,7 +159,9 @@ class HistoryQuery:
             and (self.image_id is None or event.image_id == self.image_id)
         )
 
-    def select(self, events: Iterable[Event], after: Sequence[int] | None = None, limit: int | None = None) -> list[Event]:
+    def select(
+        self, events: Iterable[Event], after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
         """The matching events newest first, those after the key `after`
         (at, id) only: the reference every repository is held to."""
         found = sorted(filter(self.matches, events), key=lambda event: event.newest_first_key)

@@ -26,7 +26,13 @@ class History:
         return events
 
     def list_history(
-        self, *, since: object = None, by: object = None, image_id: object = None, limit: object = None, cursor: object = None
+        self,
+        *,
+        since: object = None,
+        by: object = None,
+        image_id: object = None,
+        limit: object = None,
+        cursor: object = None,
     ) -> CursorPage[Event]:
         """Events of every image (and of tags), newest first, `limit` at a
         time; filters: since (a time, inclusive), by (a principal),

@@ -128,7 +128,9 @@ class Images:
             raise NotFound(f"image {image_id} does not exist")
         return self.records.present(image)
 
-    def edit_image_tags(self, image_id: object, *, add: object = None, remove: object = None, by: object) -> ImageRecord:
+    def edit_image_tags(
+        self, image_id: object, *, add: object = None, remove: object = None, by: object
+    ) -> ImageRecord:
         """Add tags to and remove tags from the image's set, leaving the rest
         as it is, so concurrent edits never undo each other (unlike
         update_image_tags). Either list may be empty, not both."""

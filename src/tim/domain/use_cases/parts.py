@@ -79,7 +79,9 @@ class Records:
             raise NotFound(f"image {image_id} does not exist")
         return image
 
-    def listed(self, query: ImageQuery, *, page: object = None, limit: object = None, cursor: object = None) -> Page[ImageRecord]:
+    def listed(
+        self, query: ImageQuery, *, page: object = None, limit: object = None, cursor: object = None
+    ) -> Page[ImageRecord]:
         """A page of an image list from raw paging input, with the cursor
         of the page after it."""
         found = self.find(query, self.ports.page_request(query.scope, page, limit, cursor))
@@ -100,7 +102,9 @@ class Records:
             # Signed afresh, not remembered (see _with_url): an export would only crowd out the pages.
             expires = self.ports.expires_at()
             yield [
-                image.with_url(blobs.download_url(image.blob_key, image.filename, expires)) if image.is_uploaded else image
+                image.with_url(blobs.download_url(image.blob_key, image.filename, expires))
+                if image.is_uploaded
+                else image
                 for image in found.results
             ]
             if not found.has_more_pages or not found.results:
