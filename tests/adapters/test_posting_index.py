@@ -126,3 +126,20 @@ def test_the_records_a_search_serves_are_never_stale(repositories, script):
             apply(repository, operation)
             served = repository.find_images(ImageQuery(), PageRequest()).results
             assert list(served) == [repository.get_image(image.id) for image in served], operation
+
+
+def test_a_merged_tags_aliases_move_with_it(repositories):
+    """Tag b merged into a, then a into c: b and a both mean c, by the feed as by a build."""
+    with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())
+        image = repository.add_image(new_image(tags=("a", "b")))
+        c = repository.add_tag("c")
+        a, b = sorted(image.tags, key=lambda tag: tag.name)
+        repository.merge_tags(b.id, a.id)
+        repository.merge_tags(a.id, c.id)
+        for name in ("a", "b", "c"):
+            assert [found.id for found in repository.find_images(ImageQuery(HasTag(name)), PageRequest()).results] == [image.id]
+        with repository.read() as view:
+            assert [(r.name, r.image_count, r.aliases) for r in repository.index.tag_records(view)] == [("c", 1, ("a", "b"))]
+        followed = everything_the_index_knows(repository, repository.index)
+        assert followed == everything_the_index_knows(repository, PostingIndex())

@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from tim.adapters.clock import unattributed
 from tim.adapters.feed_rows import decode, encode
-from tim.adapters.history_rows import HISTORY_COLUMNS, event_row, stored_event
+from tim.adapters.history_rows import event_row, events_of_images, insert_events, select_events, stored_event
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
 from tim.adapters.postgres.schema import migrate
 from tim.domain.model.changes import (
@@ -405,21 +405,9 @@ class PostgresRepository:
     def history(
         self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
     ) -> list[Event]:
-        conditions, params = [], []
-        filters = (("at >= %s", query.since), ("actor = %s", query.by), ("image_id = %s", query.image_id))
-        for condition, value in filters:
-            if value is not None:
-                conditions.append(condition)
-                params.append(value)
-        if after is not None:
-            conditions.append("(at, id) < (%s, %s)")
-            params += after
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._transaction(snapshot=True) as conn:
-            rows = conn.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history {where} ORDER BY at DESC, id DESC LIMIT %s", (*params, limit)
-            ).fetchall()
-        return [stored_event(stored) for stored in rows]
+            rows = conn.execute(*select_events(query, after, limit, "%s")).fetchall()
+        return [stored_event(row) for row in rows]
 
     def kept_secret(self, name: str) -> bytes:
         key = f"secret:{name}"
@@ -553,31 +541,13 @@ def _link(conn: psycopg.Connection, image_id: int, tags: Sequence[Tag]) -> tuple
 def _events(conn: psycopg.Connection, *events: NewEvent) -> None:
     if events:
         with conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [event_row(event) for event in events],
-            )
+            cursor.executemany(insert_events("%s"), [event_row(event) for event in events])
 
 
 def _events_of_images(
     conn: psycopg.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None
 ) -> None:
-    """The event `template` for each image carrying the tag, in id order; with
-    `had`, (another tag, an event), that event's `added` for those carrying both."""
-    at, actor, action, _, added, removed, details = event_row(template)
-    if had is None:
-        added_sql, added_params = "%s", (added,)
-    else:
-        added_sql = "CASE WHEN EXISTS (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = %s)"
-        added_sql += " THEN %s ELSE %s END"
-        added_params = (had[0], event_row(had[1])[4], added)
-    conn.execute(
-        "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-        f" SELECT %s, %s, %s, x.image_id, {added_sql}, %s, %s FROM image_tags x"
-        " WHERE x.tag_id = %s ORDER BY x.image_id",
-        (at, actor, action, *added_params, removed, details, tag_id),
-    )
+    conn.execute(*events_of_images(tag_id, template, had, "%s"))
 
 
 def _record_changes(conn: psycopg.Connection, *changes: Change) -> None:

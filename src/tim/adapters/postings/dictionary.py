@@ -71,8 +71,10 @@ class TagDictionary:
         """Tag `source` (named `name`) merged into `into`: its name and its
         aliases resolve to `into`."""
         self.remove(source)
-        for alias in self._aliases_of.pop(source, set()) | {name}:
-            self.add_alias(alias, into)
+        moved = self._aliases_of.pop(source, set()) | {name}
+        for alias in moved:
+            self.aliases[alias] = into
+        self._aliases_of.setdefault(into, set()).update(moved)
 
     def add_alias(self, alias: str, tag_id: int) -> None:
         self.remove_alias(alias)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tim.adapters.clock import unattributed
 from tim.adapters.feed_rows import decode, encode
-from tim.adapters.history_rows import HISTORY_COLUMNS, event_row, stored_event
+from tim.adapters.history_rows import event_row, events_of_images, insert_events, select_events, stored_event
 from tim.adapters.sqlite.connections import ConnectionPool
 from tim.adapters.sqlite.schema import folded, open_migrated
 from tim.domain.model.changes import (
@@ -267,21 +267,9 @@ class SqliteRepository:
     def history(
         self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
     ) -> list[Event]:
-        conditions, params = [], []
-        for condition, value in (("at >= ?", query.since), ("actor = ?", query.by), ("image_id = ?", query.image_id)):
-            if value is not None:
-                conditions.append(condition)
-                params.append(value)
-        if after is not None:
-            conditions.append("(at, id) < (?, ?)")
-            params += after
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         with self._pool.transaction(write=False) as db:
-            rows = db.execute(
-                f"SELECT {HISTORY_COLUMNS} FROM history {where} ORDER BY at DESC, id DESC LIMIT ?",
-                (*params, -1 if limit is None else limit),
-            )
-            return [stored_event(stored) for stored in rows]
+            rows = db.execute(*select_events(query, after, -1 if limit is None else limit, "?"))  # -1: no limit
+            return [stored_event(row) for row in rows]
 
     def kept_secret(self, name: str) -> bytes:
         key = f"secret:{name}"
@@ -410,29 +398,13 @@ def _retag(
 
 
 def _events(db: sqlite3.Connection, *events: NewEvent) -> None:
-    db.executemany(
-        "INSERT INTO history (at, actor, action, image_id, added, removed, details) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        map(event_row, events),
-    )
+    db.executemany(insert_events("?"), map(event_row, events))
 
 
 def _events_of_images(
     db: sqlite3.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None
 ) -> None:
-    """The event `template` for each image carrying the tag, in id order; with
-    `had`, (another tag, an event), that event's `added` for those carrying both."""
-    at, actor, action, _, added, removed, details = event_row(template)
-    if had is None:
-        added_sql, added_params = "?", (added,)
-    else:
-        added_sql = "CASE WHEN EXISTS (SELECT 1 FROM image_tags y WHERE y.image_id = x.image_id AND y.tag_id = ?)"
-        added_sql += " THEN ? ELSE ? END"
-        added_params = (had[0], event_row(had[1])[4], added)
-    db.execute(
-        "INSERT INTO history (at, actor, action, image_id, added, removed, details)"
-        f" SELECT ?, ?, ?, x.image_id, {added_sql}, ?, ? FROM image_tags x WHERE x.tag_id = ? ORDER BY x.image_id",
-        (at, actor, action, *added_params, removed, details, tag_id),
-    )
+    db.execute(*events_of_images(tag_id, template, had, "?"))
 
 
 def _insert_tag(db: sqlite3.Connection, name: str) -> int:
