@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -28,27 +27,15 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from catalogue import Catalogue, load_sqlite, timed  # noqa: E402
-from http_api import free_port, rss_mib, serve_tim  # noqa: E402
+from http_api import RSS_TARGET_MIB, PeakRss, free_port, serve_tim  # noqa: E402
 
-RSS_TARGET_MIB = 64.0
 STEADY_TARGET = 0.5
 
 
 def export(origin: str, pid: int, params: dict, expected: int) -> list[bool]:
-    baseline = rss_mib(pid)
-    peak, done = baseline, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, rss_mib(pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     tenth = max(1, expected // 10)
     marks, count = [time.perf_counter()], 0
-    try:
+    with PeakRss(pid) as memory:
         with httpx.stream("GET", f"{origin}/v1/export/images", params=params, timeout=600) as response:
             response.raise_for_status()
             for chunk in response.iter_raw():
@@ -56,23 +43,15 @@ def export(origin: str, pid: int, params: dict, expected: int) -> list[bool]:
                 count += chunk.count(b"\n")
                 if count // tenth > before // tenth:
                     marks.append(time.perf_counter())
-    finally:
-        done.set()
-        sampler.join()
     if count != expected:
         sys.exit(f"the export sent {count:,} records, not {expected:,}")
     elapsed = marks[-1] - marks[0]
     rates = [tenth / (b - a) for a, b in zip(marks, marks[1:])][:10]
     steadiness = min(rates) / max(rates)
-    growth = peak - baseline
     print(f"  {count:,} records in {elapsed:.1f} s: {count / elapsed:,.0f} records/s")
     print(f"  per tenth (records/s): {', '.join(f'{rate:,.0f}' for rate in rates)}")
     print(f"  slowest/fastest tenth {steadiness:.2f} (target at least {STEADY_TARGET})")
-    print(
-        f"  server RSS {baseline:.1f} MiB before, {peak:.1f} MiB at peak: growth {growth:.1f} MiB,"
-        f" growth/target {growth / RSS_TARGET_MIB:.2f}"
-    )
-    return [steadiness >= STEADY_TARGET, growth < RSS_TARGET_MIB]
+    return [steadiness >= STEADY_TARGET, memory.report() < RSS_TARGET_MIB]
 
 
 def main() -> None:
