@@ -7,7 +7,8 @@ Loads the catalogue of benchmarks/catalogue.py into a SQLite data directory
 (records only: listing does not read files), starts a real `tim serve` (one
 worker) on it, and prints:
 - p50/p95 latencies of typical reads, sequential, varied from request to
-  request (target p50 < 20 ms);
+  request, curation's too (OR and NOT, autocomplete, pages after cursors)
+  (target p50 < 20 ms);
 - requests per second of `GET /v1/images?limit=100`, measured by wrk (16
   connections), side by side with a bare Starlette app (same uvicorn, same
   settings) that returns a body of the same size: target at least 50% of
@@ -162,33 +163,53 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+class PeakRss:
+    """The resident memory of process `pid` before a block and at its peak during it."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def __enter__(self) -> PeakRss:
+        self.baseline = self.peak = rss_mib(self.pid)
+        self._done = threading.Event()
+        self._sampler = threading.Thread(target=self._sample)
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._sampler.join()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak = max(self.peak, rss_mib(self.pid))
+            time.sleep(0.02)
+
+    def report(self) -> float:
+        """Print the figures; the growth."""
+        growth = self.peak - self.baseline
+        print(
+            f"  server RSS {self.baseline:.1f} MiB before, {self.peak:.1f} MiB at peak: growth {growth:.1f} MiB,"
+            f" growth/target {growth / RSS_TARGET_MIB:4.2f}"
+        )
+        return growth
+
+
 def upload_memory(client: httpx.Client, pid: int, size: int) -> bool:
     created = client.post("/images", json={"filename": "big.dcm", "size": size}).json()
     chunk = bytes(range(256)) * 4096  # 1 MiB, sent again and again: the client holds no file either
-    baseline = rss_mib(pid)
-    peak, done = baseline, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            peak = max(peak, rss_mib(pid))
-            time.sleep(0.02)
 
     def body():
         for _ in range(size // len(chunk)):
             yield chunk
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    began = time.perf_counter()
-    response = httpx.put(created["upload_url"], content=body(), headers={"Content-Length": str(size)}, timeout=600)
-    elapsed = time.perf_counter() - began
-    done.set()
-    sampler.join()
+    with PeakRss(pid) as memory:
+        began = time.perf_counter()
+        response = httpx.put(created["upload_url"], content=body(), headers={"Content-Length": str(size)}, timeout=600)
+        elapsed = time.perf_counter() - began
     response.raise_for_status()
-    growth = peak - baseline
     print(f"  {size / 2**20:.0f} MiB PUT to a signed URL: {elapsed:.1f} s ({size / elapsed / 2**20:.0f} MiB/s)")
-    print(f"  server RSS {baseline:.1f} MiB before, {peak:.1f} MiB at peak: growth {growth:.1f} MiB, growth/target {growth / RSS_TARGET_MIB:4.2f}")
+    growth = memory.report()
     client.delete(f"/images/{created['id']}").raise_for_status()
     return growth < RSS_TARGET_MIB
 
@@ -236,6 +257,21 @@ def main() -> None:
                 met.append(report_latency("search, 2 common exact tags", latencies(client, [p.removeprefix("/v1") for p in searches], arguments.requests)))
                 wildcards = [f"/search/images?match_tags={w}" for w in ("lung%25", "%25ray%25", "chest%25", "%25edema%25")]
                 met.append(report_latency("search, wildcards", latencies(client, wildcards, arguments.requests)))
+                operators = [
+                    "/search/images?"
+                    + str(httpx.QueryParams(any_tags="|".join(chance.sample(common, 2)), exclude_tags=chance.choice(common)))
+                    for _ in range(500)
+                ]
+                met.append(report_latency("search, OR and NOT", latencies(client, operators, arguments.requests)))
+                prefixes = [
+                    "/tags?" + str(httpx.QueryParams(prefix=chance.choice(catalogue.tags)[: chance.randint(1, 3)], limit=10))
+                    for _ in range(500)
+                ]
+                met.append(report_latency("autocomplete, 1-3 letters", latencies(client, prefixes, arguments.requests)))
+                deep_pages = [client.get("/images", params={"page": chance.randrange(pages)}).json() for _ in range(50)]
+                cursors = [page["meta"]["next_cursor"] for page in deep_pages]
+                after = [f"/images?{httpx.QueryParams({'limit': 100, 'cursor': cursor})}" for cursor in cursors if cursor]
+                met.append(report_latency("page after a cursor, all over", latencies(client, after, arguments.requests)))
 
                 print(f"\nThroughput, wrk with {CONNECTIONS} connections for {arguments.seconds} s, one tim worker,"
                       f" beside a bare Starlette app returning the same {len(newest.content):,} bytes"

@@ -1,12 +1,15 @@
 """The search index on its own: following the feed gives what a fresh build
-gives, whatever the order images arrive in, after a trim or a reindex."""
+gives (pages, keyset pages, tag records with counts and aliases, alias
+resolution), whatever the order images arrive in, after a trim or a reindex."""
 
 import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contract.test_differential import apply, operations
+from strategies import pooled_name_lists, pooled_names, timestamps
+
+from contract.test_differential import apply, ids, operations
 from contract.test_repository_contract import new_image
 from searchable import Searchable
 from tim.adapters.memory import repository as memory_repository
@@ -14,25 +17,54 @@ from tim.adapters.memory.repository import MemoryRepository
 from tim.adapters.postings.index import PostingIndex
 from tim.domain.model.paging import PageRequest
 from tim.domain.model.search import CreatedBy, CreatedIn, HasTag, HasTagId, ImageQuery, TimeRange, Untagged, Uploaded
+from tim.domain.model.tags import TagListing
 
 
 def everything_the_index_knows(repository, index):
-    """What every kind of leaf selects, newest first, for every name and id there is."""
+    """What every kind of leaf selects, newest first, for every name (aliases
+    too) and id there is; pages after keys; every tag's record and listing."""
     with repository.read() as view:
-        names = [tag.name for tag in view.tags()]
+        names = [tag.name for tag in view.tags()] + [alias for alias, _ in view.aliases()]
         ids = [tag.id for tag in view.tags()]
         probes = [ImageQuery(), ImageQuery(Untagged()), ImageQuery(Uploaded()), ImageQuery(CreatedBy("ana"))]
         probes += [ImageQuery(HasTag(name)) for name in names] + [ImageQuery(HasTagId(tag_id)) for tag_id in ids]
         probes += [ImageQuery(CreatedIn(TimeRange(1_000 + n, 1_003 + n))) for n in range(0, 10, 3)]
-        return [index.search(view, probe, PageRequest()) for probe in probes]
+        pages = [index.search(view, probe, PageRequest()) for probe in probes]
+        pages += [index.search(view, ImageQuery(), PageRequest.following((1_005, n), 3)) for n in range(0, 12, 4)]
+        records = sorted(index.tag_records(view), key=lambda record: record.id)
+        listings = [index.tags(view, TagListing(prefix), PageRequest()) for prefix in (None, "", "l", "s")]
+        return pages, records, listings
 
 
 @settings(max_examples=40)
 @given(script=st.lists(operations, max_size=40))
 def test_following_the_feed_gives_what_a_fresh_build_gives(repositories, script):
     with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())  # built now, empty: all that follows comes by the feed
         for operation in script:
-            apply(repository, operation)  # the first search builds the index; it follows from there
+            apply(repository, operation)
+        followed = everything_the_index_knows(repository, repository.index)
+        assert followed == everything_the_index_knows(repository, PostingIndex())
+
+
+# Mostly what changes tags: merges, aliases, renames and deletes meet images that carry them.
+tag_changes = st.one_of(
+    st.tuples(st.just("add_image"), timestamps, pooled_name_lists, st.booleans(), st.just("ana")),
+    st.tuples(st.just("merge_tags"), ids, ids),
+    st.tuples(st.just("remove_alias"), ids, pooled_names),
+    st.tuples(st.just("rename_tag"), ids, pooled_names),
+    st.tuples(st.just("delete_tag"), ids),
+    st.tuples(st.just("edit_image_tags"), st.lists(ids, min_size=1, max_size=3, unique=True), *[pooled_name_lists] * 2),
+)
+
+
+@settings(max_examples=40)
+@given(script=st.lists(tag_changes, min_size=5, max_size=30))
+def test_merges_and_aliases_followed_give_what_a_fresh_build_gives(repositories, script):
+    with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())
+        for operation in script:
+            apply(repository, operation)
         followed = everything_the_index_knows(repository, repository.index)
         assert followed == everything_the_index_knows(repository, PostingIndex())
 
@@ -109,3 +141,18 @@ def test_an_id_that_commits_after_a_later_one_takes_its_hole_without_a_rebuild()
         order.alive.add(placed[0])
     assert list(zip(order.created, order.ids)) == sorted(zip(order.created, order.ids))
     assert [order.ids[p] for p in order.alive] == [5, 6, 1, 2, 3, 4]
+def test_a_merged_tags_aliases_move_with_it(repositories):
+    """Tag b merged into a, then a into c: b and a both mean c, by the feed as by a build."""
+    with repositories() as repository:
+        repository.find_images(ImageQuery(), PageRequest())
+        image = repository.add_image(new_image(tags=("a", "b")))
+        c = repository.add_tag("c")
+        a, b = sorted(image.tags, key=lambda tag: tag.name)
+        repository.merge_tags(b.id, a.id)
+        repository.merge_tags(a.id, c.id)
+        for name in ("a", "b", "c"):
+            assert [found.id for found in repository.find_images(ImageQuery(HasTag(name)), PageRequest()).results] == [image.id]
+        with repository.read() as view:
+            assert [(r.name, r.image_count, r.aliases) for r in repository.index.tag_records(view)] == [("c", 1, ("a", "b"))]
+        followed = everything_the_index_knows(repository, repository.index)
+        assert followed == everything_the_index_knows(repository, PostingIndex())

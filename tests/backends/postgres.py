@@ -82,7 +82,7 @@ def emptied_each_time(store, url: str, tables: str):
 @pytest.fixture(scope="session")
 def postgres_repositories(postgres_repository_url):
     url = postgres_repository_url
-    yield from emptied_each_time(PostgresRepository.open(url), url, "image_tags, images, tags, changes")
+    yield from emptied_each_time(PostgresRepository.open(url), url, "image_tags, images, tags, changes, history")
 
 
 @pytest.fixture(scope="session")

@@ -170,7 +170,7 @@ def test_tags(tim):
     assert chest.name == "Chest"
     with pytest.raises(TagNameTaken) as taken:
         tim.create_tag("Chest")
-    assert taken.value.existing == chest
+    assert taken.value.existing == chest.tag
     image = tim.create_image(created_by="a", filename="a", size=1, tags=["Chest"]).image
     assert tim.rename_tag(chest.id, name="chest").name == "chest"
     assert [t.name for t in tim.get_image(image.id).tags] == ["chest"]

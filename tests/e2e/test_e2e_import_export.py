@@ -206,8 +206,14 @@ def test_a_remote_import_goes_through_signed_urls_and_resumes_an_interrupted_upl
             assert httpx.put(unconfirmed["upload_url"], content=jpeg, headers=headers).status_code == 200
     remote = ("--url", served.api)
     result = run_tim("import", str(source), "--manifest", str(manifest), *remote, env={}, cwd=tmp_path)
-    assert result.returncode == 0 and result.stdout.startswith("imported 5 files"), result.stdout + result.stderr
-    with served.client() as api:  # (an unconfirmed upload, once confirmed, counts as imported)
+    # An unconfirmed upload, once confirmed, counts as imported; unless the
+    # import's own lookup of those bytes found the file in S3 first and tim
+    # settled it there (reads look for pending uploads, as many as they
+    # can): then tim has the bytes already.
+    settled_by_lookup = f"tim has these bytes already (image {unconfirmed['id']})" in result.stdout
+    imported = "imported 4 files" if settled_by_lookup and kind == "postgres-s3" else "imported 5 files"
+    assert result.returncode == 0 and result.stdout.startswith(imported), result.stdout + result.stderr
+    with served.client() as api:
         records = api.get("/images").json()["results"]
     assert sorted(r["sha256"] for r in records) == sorted({sha(data) for data in files.values()})
     assert all(r["uploaded_timestamp"] is not None for r in records)
@@ -223,6 +229,10 @@ def test_a_remote_import_goes_through_signed_urls_and_resumes_an_interrupted_upl
     exported = run_tim("export", "--to", str(tmp_path / "out"), "--match-tags", "rev%", *remote, env={}, cwd=tmp_path)
     assert exported.returncode == 0 and exported.stdout.startswith("exported 1 files"), exported.stdout + exported.stderr
     assert (tmp_path / "out" / "files" / f"{photo['id']}-left-knee.png").read_bytes() == files["knee/photo.png"]
+    untagged = run_tim("export", "--to", str(tmp_path / "rest"), "--untagged", "--exclude-tags", "left", *remote,
+                       env={}, cwd=tmp_path)  # fmt: skip
+    assert untagged.stdout.startswith("exported 4 files"), untagged.stdout + untagged.stderr
+    assert f"{photo['id']}-left-knee.png" not in {path.name for path in (tmp_path / "rest" / "files").iterdir()}
 
 
 def test_files_that_cannot_be_imported_are_reported_and_the_run_goes_on(tmp_path):

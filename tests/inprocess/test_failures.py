@@ -24,7 +24,7 @@ class UnreachableStore(MemoryBlobStore):
 
 
 class BuggyRepository(MemoryRepository):
-    def list_tags(self, page):
+    def history(self, query, *, after=None, limit=None):
         raise RuntimeError("internal detail that must not leak")
 
 
@@ -48,7 +48,7 @@ def test_an_unreachable_store_is_a_503(client):
 
 
 def test_an_unexpected_error_is_a_500_without_internals(client):
-    response = client.get("/tags")
+    response = client.get("/history")
     body = assert_error(response, 500)
     assert "internal detail" not in response.text and "Traceback" not in response.text
     assert body["message"].startswith("internal error")

@@ -52,7 +52,7 @@ def listed(client, catalog, path, **params):
 def test_images_are_listed_newest_first_ties_by_id_descending(client, catalog):
     order, meta = listed(client, catalog, "/images")
     assert order == "EDCBA"
-    assert meta == {"current_page": 0, "has_more_pages": False, "total_results": 5}
+    assert meta == {"current_page": 0, "has_more_pages": False, "total_results": 5, "next_cursor": None}
 
 
 def test_pages_neither_overlap_nor_skip(client, catalog):
@@ -112,10 +112,9 @@ def test_search(client, catalog, params, expected):
 
 
 def test_search_pages(client, catalog):
-    assert listed(client, catalog, "/search/images", match_tags="chest", limit=2) == (
-        "CB",
-        {"current_page": 0, "has_more_pages": True, "total_results": 3},
-    )
+    order, meta = listed(client, catalog, "/search/images", match_tags="chest", limit=2)
+    assert (order, meta.pop("next_cursor") is not None) == ("CB", True)
+    assert meta == {"current_page": 0, "has_more_pages": True, "total_results": 3}
     assert listed(client, catalog, "/search/images", match_tags="chest", limit=2, page=1)[0] == "A"
 
 
@@ -126,5 +125,5 @@ def test_a_tags_images(client, catalog):
     assert listed(client, catalog, f"/tags/{chest}/images", start_timestamp=catalog["second"])[0] == "C"
     assert listed(client, catalog, f"/tags/{chest}/images", limit=1, page=1) == (
         "A",
-        {"current_page": 1, "has_more_pages": False, "total_results": 2},
+        {"current_page": 1, "has_more_pages": False, "total_results": 2, "next_cursor": None},
     )

@@ -10,11 +10,11 @@ def all_tags(client):
 
 def test_create_read_and_conflicts(client):
     tag = json_of(client.post("/tags", json={"name": "  Knee  "}), 201)
-    assert tag == {"id": tag["id"], "name": "Knee"}  # trimmed
+    assert tag == {"id": tag["id"], "name": "Knee", "image_count": 0, "aliases": []}  # trimmed
     assert json_of(client.get(f"/tags/{tag['id']}"), 200) == tag
 
     taken = assert_error(client.post("/tags", json={"name": "Knee"}), 409)
-    assert taken["tag"] == tag
+    assert taken["tag"] == {"id": tag["id"], "name": "Knee"}
     other_case = json_of(client.post("/tags", json={"name": "knee"}), 201)  # names are case-sensitive
     assert other_case["id"] != tag["id"]
 
@@ -38,8 +38,8 @@ def test_rename_shows_on_every_image_and_refuses_a_taken_name(client):
     json_of(client.post("/tags", json={"name": "Hip"}), 201)
 
     renamed = json_of(client.put(f"/tags/{spine['id']}", json={"name": "Lumbar spine"}), 200)
-    assert renamed == {"id": spine["id"], "name": "Lumbar spine"}
-    assert json_of(client.get(f"/images/{image['id']}"), 200)["tags"] == [renamed]
+    assert renamed == {"id": spine["id"], "name": "Lumbar spine", "image_count": 1, "aliases": []}
+    assert json_of(client.get(f"/images/{image['id']}"), 200)["tags"] == [{"id": spine["id"], "name": "Lumbar spine"}]
     assert json_of(client.put(f"/tags/{spine['id']}", json={"name": "Lumbar spine"}), 200) == renamed  # same name
 
     taken = assert_error(client.put(f"/tags/{spine['id']}", json={"name": "Hip"}), 409)

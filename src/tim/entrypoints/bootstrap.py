@@ -7,6 +7,8 @@ when chosen, so an embedder on SQLite never loads boto3 or psycopg.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -21,6 +23,7 @@ from tim.adapters.memory.tokens import MemoryTokenRepository
 from tim.adapters.postings.index import PostingIndex
 from tim.adapters.signed_urls import UrlSigner
 from tim.adapters.upload_checks import RationedUploadChecks
+from tim.domain.model.cursors import Cursors
 from tim.domain.model.images import DEFAULT_MAX_IMAGE_BYTES
 from tim.domain.model.settings import DEFAULT_URL_EXPIRY_SECONDS, Settings
 from tim.domain.model.tags import DEFAULT_MAX_TAGS_PER_IMAGE
@@ -72,15 +75,22 @@ def build_manager(config: Config, *, clock: Clock | None = None) -> ImageManager
         url_expiry_seconds=config.url_expiry_seconds,
         max_tags_per_image=config.max_tags_per_image,
     )
-    return assemble(repository, blobs, clock=clock, settings=settings)
+    return assemble(repository, blobs, clock=clock, settings=settings, secret=config.secret)
 
 
 def assemble(
-    repository: Repository, blobs: BlobStore, *, clock: Clock | None = None, settings: Settings = Settings()
+    repository: Repository,
+    blobs: BlobStore,
+    *,
+    clock: Clock | None = None,
+    settings: Settings = Settings(),
+    secret: str | None = None,
 ) -> ImageManager:
     """An ImageManager over a repository and a blob store, with a search
     index of its own, rationed upload checks, and pydicom, numpy and Pillow
-    for reading image files."""
+    for reading image files. Cursors are sealed with a key derived from
+    `secret` (TIM_SECRET) when there is one, else with one kept in the
+    database: every server and worker on it shares either."""
     # Imported here: pydicom, numpy and Pillow load only when tim is assembled.
     from tim.adapters.imaging.dicom_headers import PydicomHeaders
     from tim.adapters.imaging.previews import PillowPreviews
@@ -95,6 +105,7 @@ def assemble(
         dicom_headers=PydicomHeaders(),
         previews=PillowPreviews(),
         settings=settings,
+        cursors=Cursors(_derived_key(secret.encode(), b"tim cursors")) if secret else None,
     )
 
 
@@ -103,6 +114,11 @@ def open_dicom_headers() -> DicomHeaders:
     from tim.adapters.imaging.dicom_headers import PydicomHeaders
 
     return PydicomHeaders()
+
+
+def _derived_key(secret: bytes, purpose: bytes) -> bytes:
+    """A key for one purpose from a secret kept for another: neither tells the other."""
+    return hmac.new(secret, purpose, hashlib.sha256).digest()
 
 
 def open_repository(url: str, *, statement_timeout_seconds: int = DEFAULT_STATEMENT_TIMEOUT_SECONDS) -> Repository:

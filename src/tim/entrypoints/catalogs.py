@@ -3,9 +3,9 @@
 or a running server (its v1 API over HTTP, files through signed URLs).
 
 Both speak in the API's JSON shapes (records as dicts), so the commands
-above them do not care which one they have. Listing pages through the
-results with page/limit: `records` is the one place that would follow a
-cursor instead.
+above them do not care which one they have. Listings follow the pages'
+cursors, so images added or deleted meanwhile shift nothing: each match is
+listed once.
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ from tim.entrypoints.shapes import image_json
 CHUNK = 1024 * 1024
 TOKEN_VARIABLE = "TIM_TOKEN"
 HTTP_TIMEOUT_SECONDS = 300
+
+
+# The search parameters that name tags: with any of them a listing is a search.
+TAG_TERMS = ("exact_tags", "match_tags", "any_tags", "exclude_tags", "exclude_match_tags", "untagged")
+
+
+def is_search(filters: Mapping[str, Any]) -> bool:
+    return any(filters.get(name) for name in TAG_TERMS)
+
+
+def given(filters: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in filters.items() if value is not None}
 
 
 class CatalogError(Exception):
@@ -95,17 +107,15 @@ class LocalCatalog:
             raise CatalogError(error.message) from None
 
     def records(self, filters: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
-        tagged = bool(filters.get("exact_tags") or filters.get("match_tags"))
-        find = self._manager.search_images if tagged else self._manager.list_images
-        wanted = {name: value for name, value in filters.items() if value is not None and (tagged or "tags" not in name)}
-        page = 0
+        find = self._manager.search_images if is_search(filters) else self._manager.list_images
+        cursor = None
         while True:
-            found = find(page=page, limit=MAX_PAGE_SIZE, **wanted)
+            found = find(limit=MAX_PAGE_SIZE, cursor=cursor, **given(filters))
             for image in found.results:
                 yield found.total_results, image_json(image)
-            if not found.has_more_pages:
+            if found.next_cursor is None:
                 return
-            page += 1
+            cursor = found.next_cursor
 
     def open_file(self, record: Mapping[str, Any]) -> Iterator[bytes]:
         return self._manager.read_file(record["id"]).chunks
@@ -142,16 +152,15 @@ class RemoteCatalog:
             return self.add(path, filename=filename, size=size, sha256=sha256, tags=tags)
 
     def records(self, filters: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
-        tagged = bool(filters.get("exact_tags") or filters.get("match_tags"))
-        params = {name: value for name, value in filters.items() if value is not None and (tagged or "tags" not in name)}
-        page = 0
+        route = "/search/images" if is_search(filters) else "/images"
+        params = given(filters) | {"limit": MAX_PAGE_SIZE}
         while True:
-            found = self._json("GET", "/search/images" if tagged else "/images", params={**params, "page": page, "limit": MAX_PAGE_SIZE})
+            found = self._json("GET", route, params=params)
             for record in found["results"]:
                 yield found["meta"]["total_results"], record
-            if not found["meta"]["has_more_pages"]:
+            if found["meta"]["next_cursor"] is None:
                 return
-            page += 1
+            params["cursor"] = found["meta"]["next_cursor"]
 
     def open_file(self, record: Mapping[str, Any]) -> Iterator[bytes]:
         url = record.get("url") or self._json("GET", f"/images/{record['id']}")["url"]

@@ -5,7 +5,7 @@
     tim reindex [--data-dir DIR]
     tim token create NAME --scope read|write|admin | tim token list | tim token revoke NAME
     tim import PATH... [--tag NAME]... [--tags-from-folders] [--manifest FILE] [--dicom-tags NAMES] [--jobs N] [--url URL]
-    tim export --to DIR [--exact-tags T] [--match-tags P] [--start-timestamp S] [--end-timestamp S] [--url URL]
+    tim export --to DIR [--exact-tags T] [--any-tags T] [--exclude-tags T] [--match-tags P] [...] [--url URL]
 
 Each subcommand is a function taking the parsed arguments and returning an
 exit status; `add_serve` shows how one is declared. Configuration problems

@@ -48,6 +48,12 @@ def add_export(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--to", required=True, metavar="DIR", help="the folder to write to (created if missing)")
     command.add_argument("--exact-tags", action="append", metavar="TAGS", help="as the API's exact_tags (a|b; repeatable)")
     command.add_argument("--match-tags", action="append", metavar="PATTERNS", help="as the API's match_tags")
+    command.add_argument("--any-tags", action="append", metavar="TAGS", help="as the API's any_tags (OR)")
+    command.add_argument("--exclude-tags", action="append", metavar="TAGS", help="as the API's exclude_tags (NOT)")
+    command.add_argument(
+        "--exclude-match-tags", action="append", metavar="PATTERNS", help="as the API's exclude_match_tags"
+    )
+    command.add_argument("--untagged", action="store_true", help="only images that carry no tag")
     command.add_argument("--start-timestamp", metavar="SECONDS", help="created at or after (seconds since the epoch)")
     command.add_argument("--end-timestamp", metavar="SECONDS", help="created at or before")
     command.add_argument("--uploaded-only", action="store_true", help="accepted for symmetry: only stored files are written")
@@ -78,6 +84,10 @@ def filters(arguments: argparse.Namespace) -> dict[str, Any]:
     return {
         "exact_tags": arguments.exact_tags,
         "match_tags": arguments.match_tags,
+        "any_tags": arguments.any_tags,
+        "exclude_tags": arguments.exclude_tags,
+        "exclude_match_tags": arguments.exclude_match_tags,
+        "untagged": "true" if arguments.untagged else None,
         "start_timestamp": arguments.start_timestamp,
         "end_timestamp": arguments.end_timestamp,
         "uploaded_only": "true",  # a pending record has no file to write

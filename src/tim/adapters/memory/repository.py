@@ -7,13 +7,16 @@ view holds the lock, so a view is a snapshot.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from attrs import evolve
 
+from tim.adapters.clock import unattributed
 from tim.domain.model.changes import (
+    AliasRemoved,
     Change,
     FeedEntry,
     FeedPosition,
@@ -24,12 +27,16 @@ from tim.domain.model.changes import (
     TagAdded,
     TagDeleted,
     TagRenamed,
+    TagsMerged,
 )
 from tim.domain.model.errors import TagNameTaken
 from tim.domain.model.facts import FileFacts
+from tim.domain.model.edits import TagEdit
+from tim.domain.model.errors import ImagesNotFound, NotFound, TagNameTaken
+from tim.domain.model.history import Actor, Event, HistoryQuery, NewEvent
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.tags import Tag, sorted_tags
+from tim.domain.model.tags import Tag, check_merge, sorted_names, sorted_tags
 
 # Changes kept for followers that fall behind; one further behind rebuilds.
 FEED_KEPT = 10_000
@@ -45,10 +52,13 @@ class MemoryRepository:
         self._blob_keys: dict[str, int] = {}
         self._tags: dict[int, Tag] = {}
         self._tag_ids: dict[str, int] = {}
+        self._aliases: dict[str, int] = {}  # alias -> the id of its tag
         self._last_image_id = 0
         self._last_tag_id = 0
         self._feed: list[FeedEntry] = []
         self._position = FeedPosition(FeedPosition.new_epoch(), 0)
+        self._history: list[Event] = []
+        self._secrets: dict[str, bytes] = {}
 
     def close(self) -> None:
         pass
@@ -84,14 +94,18 @@ class MemoryRepository:
                 content_type=image.content_type,
                 dicom=image.dicom,
             )
-            tag_ids = [self._tag_named(name).id for name in image.tag_names]
+            tag_ids = list(dict.fromkeys(self._tag_named(name).id for name in image.tag_names))
             self._images[record.id] = record
             self._blob_keys[record.blob_key] = record.id
             self._image_tags[record.id] = set(tag_ids)
             self._record(
                 ImageAdded(record.id, record.created_timestamp, record.created_by, record.is_uploaded, tuple(tag_ids))
             )
-            return self._full(record.id)
+            full = self._full(record.id)
+            self._event(NewEvent.created(full))
+            if full.is_uploaded:
+                self._event(NewEvent.uploaded(full, full.uploaded_timestamp))
+            return full
 
     def get_image(self, image_id: int) -> ImageRecord | None:
         with self._lock:
@@ -102,17 +116,41 @@ class MemoryRepository:
             image_id = self._blob_keys.get(blob_key)
             return None if image_id is None else self._full(image_id)
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._lock:
             if image_id not in self._images:
                 return None
-            before = self._image_tags[image_id]
             after = {self._tag_named(name).id for name in tag_names}
-            self._image_tags[image_id] = after
-            if before != after:
-                created = self._images[image_id].created_timestamp
-                self._record(ImageRetagged(image_id, created, tuple(after - before), tuple(before - after), not after))
+            self._retag(image_id, after, actor or unattributed(), "replace")
             return self._full(image_id)
+
+    def edit_image_tags(self, image_ids: Sequence[int], edit: TagEdit, *, actor: Actor, via: str) -> int:
+        with self._lock:
+            missing = [image_id for image_id in image_ids if image_id not in self._images]
+            if missing:
+                raise ImagesNotFound(missing)
+            # Every image is checked before anything changes (or a tag is made):
+            # tags still to be made stand in with negative ids meanwhile.
+            new = [name for name in edit.add if self._existing(name) is None]
+            stand_in = {name: -n for n, name in enumerate(new, 1)}
+            added = [stand_in.get(name) or self._existing(name).id for name in edit.add]
+            removed = [tag.id for tag in map(self._existing, edit.remove) if tag is not None]
+            plans = [(i, edit.applied(i, self._image_tags[i], added, removed)) for i in image_ids]
+            made = {stand_in[name]: self._tag_named(name).id for name in new}
+            return sum(self._retag(image_id, {made.get(t, t) for t in after}, actor, via) for image_id, after in plans)
+
+    def _retag(self, image_id: int, after: set[int], actor: Actor, via: str) -> bool:
+        """Give the image these tags (caller holds the lock); whether that changed them."""
+        before = self._image_tags[image_id]
+        if before == after:
+            return False
+        self._image_tags[image_id] = after
+        created = self._images[image_id].created_timestamp
+        self._record(ImageRetagged(image_id, created, tuple(after - before), tuple(before - after), not after))
+        self._event(NewEvent.tagged(actor, image_id, self._names(after - before), self._names(before - after), via))
+        return True
 
     def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
         with self._lock:
@@ -123,6 +161,7 @@ class MemoryRepository:
                 known = {} if facts is None else {"sha256": facts.sha256, "content_type": facts.content_type, "dicom": facts.dicom}
                 self._images[image_id] = evolve(image, uploaded_timestamp=timestamp, **known)
                 self._record(ImageUploaded(image_id, image.created_timestamp))
+                self._event(NewEvent.uploaded(image, timestamp))
             return self._full(image_id)
 
     def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
@@ -130,7 +169,9 @@ class MemoryRepository:
             # A scan: the in-memory store is for tests and small embedders.
             return [self._full(image.id) for image in self._images.values() if image.sha256 == sha256]
 
-    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
+    def delete_image(
+        self, image_id: int, *, pending_only: bool = False, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._lock:
             if image_id not in self._images or (pending_only and self._images[image_id].is_uploaded):
                 return None
@@ -139,6 +180,7 @@ class MemoryRepository:
             self._record(
                 ImageDeleted(image_id, record.created_timestamp, record.created_by, tuple(t.id for t in record.tags))
             )
+            self._event(NewEvent.deleted(actor or unattributed(), record))
             return record
 
     def pending_images(self, created_before: int) -> Iterator[ImageRecord]:
@@ -158,42 +200,108 @@ class MemoryRepository:
 
     def add_tag(self, name: str) -> Tag:
         with self._lock:
-            if name in self._tag_ids:
-                raise TagNameTaken(self._tags[self._tag_ids[name]])
+            existing = self._existing(name)
+            if existing is not None:
+                raise TagNameTaken(existing, name)
             return self._tag_named(name)
 
     def get_tag(self, tag_id: int) -> Tag | None:
         with self._lock:
             return self._tags.get(tag_id)
 
-    def rename_tag(self, tag_id: int, name: str) -> Tag | None:
+    def rename_tag(self, tag_id: int, name: str, *, actor: Actor | None = None) -> Tag | None:
         with self._lock:
             tag = self._tags.get(tag_id)
             if tag is None:
                 return None
-            holder = self._tag_ids.get(name)
-            if holder is not None and holder != tag_id:
-                raise TagNameTaken(self._tags[holder])
-            if tag.name != name:
-                del self._tag_ids[tag.name]
-                self._tag_ids[name] = tag_id
-                self._tags[tag_id] = Tag(tag_id, name)
-                self._record(TagRenamed(tag_id, name))
+            if tag.name == name:
+                return tag
+            holder = self._existing(name)
+            if holder is not None:
+                raise TagNameTaken(holder, name)
+            actor = actor or unattributed()
+            for image_id in self._carrying(tag_id):
+                self._event(NewEvent.tag_renamed(actor, tag, name, image_id))
+            self._event(NewEvent.tag_renamed(actor, tag, name))
+            del self._tag_ids[tag.name]
+            self._tag_ids[name] = tag_id
+            self._tags[tag_id] = Tag(tag_id, name)
+            self._record(TagRenamed(tag_id, name))
             return self._tags[tag_id]
 
-    def delete_tag(self, tag_id: int) -> bool:
+    def delete_tag(self, tag_id: int, *, actor: Actor | None = None) -> bool:
         with self._lock:
             tag = self._tags.pop(tag_id, None)
             if tag is None:
                 return False
+            actor = actor or unattributed()
             del self._tag_ids[tag.name]
-            for tag_ids in self._image_tags.values():
-                tag_ids.discard(tag_id)
+            for image_id in self._carrying(tag_id):
+                self._image_tags[image_id].discard(tag_id)
+                self._event(NewEvent.tag_deleted(actor, tag, image_id))
+            for alias in [alias for alias, target in self._aliases.items() if target == tag_id]:
+                del self._aliases[alias]
             self._record(TagDeleted(tag_id))
             return True
 
+    def merge_tags(self, source: int, into: int, *, actor: Actor | None = None) -> Tag:
+        with self._lock:
+            for tag_id in (source, into):
+                if tag_id not in self._tags:
+                    raise NotFound(f"tag {tag_id} does not exist")
+            check_merge(source, into)
+            actor = actor or unattributed()
+            merged, kept = self._tags.pop(source), self._tags[into]
+            for image_id in self._carrying(source):
+                tag_ids = self._image_tags[image_id]
+                self._event(NewEvent.tags_merged(actor, merged, kept, image_id, had_into=into in tag_ids))
+                tag_ids.discard(source)
+                tag_ids.add(into)
+            self._event(NewEvent.tags_merged(actor, merged, kept))
+            del self._tag_ids[merged.name]
+            for alias, target in list(self._aliases.items()):
+                if target == source:
+                    self._aliases[alias] = into
+            self._aliases[merged.name] = into
+            self._record(TagsMerged(source, into, merged.name))
+            return kept
+
+    def remove_alias(self, tag_id: int, name: str) -> bool:
+        with self._lock:
+            if self._aliases.get(name) != tag_id:
+                return False
+            del self._aliases[name]
+            self._record(AliasRemoved(name))
+            return True
+
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
+        with self._lock:
+            return query.select(self._history, after, limit)
+
+    def kept_secret(self, name: str) -> bytes:
+        with self._lock:
+            return self._secrets.setdefault(name, secrets.token_bytes(32))
+
+    def _existing(self, name: str) -> Tag | None:
+        """The tag a name means, by its own name or an alias (caller holds the lock)."""
+        tag_id = self._tag_ids.get(name, self._aliases.get(name))
+        return None if tag_id is None else self._tags[tag_id]
+
+    def _carrying(self, tag_id: int) -> list[int]:
+        return sorted(image_id for image_id, tag_ids in self._image_tags.items() if tag_id in tag_ids)
+
+    def _names(self, tag_ids: set[int]) -> tuple[str, ...]:
+        return sorted_names(self._tags[tag_id].name for tag_id in tag_ids)
+
+    def _event(self, event: NewEvent) -> None:
+        self._history.append(event.numbered(len(self._history) + 1))
+
     def _tag_named(self, name: str) -> Tag:
-        """The tag with this name, created if missing (caller holds the lock)."""
+        """The tag with this name (or alias), created if missing (caller holds the lock)."""
+        if name in self._aliases:
+            return self._tags[self._aliases[name]]
         if name not in self._tag_ids:
             self._last_tag_id += 1
             self._tag_ids[name] = self._last_tag_id
@@ -255,3 +363,6 @@ class MemoryView:
             for tag_id in tag_ids:
                 by_tag.setdefault(tag_id, []).append(image_id)
         return iter(by_tag.items())
+
+    def aliases(self) -> Sequence[tuple[str, int]]:
+        return list(self._repository._aliases.items())

@@ -14,6 +14,7 @@ unique constraint, not a prior check, decides who created a tag.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import threading
 from array import array
@@ -25,11 +26,14 @@ from psycopg import IsolationLevel
 from psycopg.errors import UniqueViolation
 from psycopg_pool import ConnectionPool
 
+from tim.adapters.clock import unattributed
 from tim.adapters.fact_rows import NEW_IMAGE_COLUMNS, dicom_from_text, dicom_text, new_image_row
 from tim.adapters.feed_rows import decode, encode, trim_up_to
+from tim.adapters.history_rows import event_row, events_of_images, insert_events, select_events, stored_event
 from tim.adapters.postgres.connection import connect, open_pool, unavailable_as_domain_error
 from tim.adapters.postgres.schema import migrate
 from tim.domain.model.changes import (
+    AliasRemoved,
     Change,
     FeedEntry,
     FeedPosition,
@@ -40,12 +44,15 @@ from tim.domain.model.changes import (
     TagAdded,
     TagDeleted,
     TagRenamed,
+    TagsMerged,
 )
-from tim.domain.model.errors import TagNameTaken
+from tim.domain.model.edits import TagEdit
+from tim.domain.model.errors import ImagesNotFound, NotFound, TagNameTaken
 from tim.domain.model.facts import FileFacts
+from tim.domain.model.history import Actor, Event, HistoryQuery, NewEvent
 from tim.domain.model.images import ImageRecord, NewImage
 from tim.domain.model.paging import Page, PageRequest
-from tim.domain.model.tags import Tag, sorted_tags
+from tim.domain.model.tags import Tag, check_merge, sorted_names, sorted_tags
 
 IMAGE_COLUMNS = (
     "i.id, i.filename, i.size, i.created_by, i.created_timestamp, i.blob_key, i.uploaded_timestamp,"
@@ -70,8 +77,16 @@ _INSERT_TAGS = """
     ON CONFLICT (name) DO NOTHING
     RETURNING id, name
 """
-# KEY SHARE keeps the tags from being deleted or renamed before we commit.
-_LOCK_TAGS_NAMED = 'SELECT id, name FROM tags WHERE name = ANY(%s) ORDER BY name COLLATE "C" FOR KEY SHARE'
+# KEY SHARE keeps the tags from being deleted, renamed or merged before we commit.
+_LOCK_TAGS_NAMED = (
+    'SELECT id, name FROM tags WHERE name = ANY(%s) AND alias_of IS NULL ORDER BY name COLLATE "C" FOR KEY SHARE'
+)
+_ALIASES_NAMED = "SELECT name, alias_of FROM tags WHERE name = ANY(%s) AND alias_of IS NOT NULL"
+_LOCK_TAGS = "SELECT id, name, alias_of FROM tags WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE"
+# The tag each name means, by its own name or as an alias (no lock: for removals).
+_TAGS_MEANT = (
+    "SELECT a.name, t.id, t.name FROM tags a JOIN tags t ON t.id = coalesce(a.alias_of, a.id) WHERE a.name = ANY(%s)"
+)
 
 
 class PostgresRepository:
@@ -143,8 +158,12 @@ class PostgresRepository:
             _link(conn, row[0], tags)
             uploaded = image.uploaded_timestamp is not None
             tag_ids = tuple(tag.id for tag in tags)
+            record = _record(row, tags)
+            _events(conn, NewEvent.created(record))
+            if uploaded:
+                _events(conn, NewEvent.uploaded(record, image.uploaded_timestamp))
             _record_changes(conn, *new_tags, ImageAdded(row[0], image.created_timestamp, image.created_by, uploaded, tag_ids))
-            return _record(row, tags)
+            return record
 
     def get_image(self, image_id: int) -> ImageRecord | None:
         with self._transaction(snapshot=True) as conn:
@@ -154,7 +173,9 @@ class PostgresRepository:
         with self._transaction(snapshot=True) as conn:
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.blob_key = %s", (blob_key,))
 
-    def set_image_tags(self, image_id: int, tag_names: Sequence[str]) -> ImageRecord | None:
+    def set_image_tags(
+        self, image_id: int, tag_names: Sequence[str], *, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._transaction() as conn:
             # The row lock makes concurrent replacements of one image's tags take turns.
             row = conn.execute(
@@ -163,19 +184,74 @@ class PostgresRepository:
             if row is None:
                 return None
             tags, new_tags = _tags_named(conn, tag_names)
-            removed = tuple(
-                tag_id
-                for (tag_id,) in conn.execute(
-                    "DELETE FROM image_tags WHERE image_id = %s AND tag_id <> ALL(%s) RETURNING tag_id",
+            removed = dict(
+                conn.execute(
+                    "DELETE FROM image_tags x USING tags t WHERE t.id = x.tag_id AND x.image_id = %s"
+                    " AND x.tag_id <> ALL(%s) RETURNING x.tag_id, t.name",
                     (image_id, [tag.id for tag in tags]),
-                )
+                ).fetchall()
             )
             added = _link(conn, image_id, tags)
             changes: list[Change] = list(new_tags)
             if added or removed:
-                changes.append(ImageRetagged(image_id, row[4], added, removed, not tags))
+                changes.append(ImageRetagged(image_id, row[4], added, tuple(removed), not tags))
+                names = sorted_names(tag.name for tag in tags if tag.id in added), sorted_names(removed.values())
+                _events(conn, NewEvent.tagged(actor or unattributed(), image_id, *names, "replace"))
             _record_changes(conn, *changes)
             return _record(row, tags)
+
+    def edit_image_tags(self, image_ids: Sequence[int], edit: TagEdit, *, actor: Actor, via: str) -> int:
+        with self._transaction() as conn:
+            # Locked in id order: concurrent edits of an image take turns (so
+            # none is lost), edits of many images never deadlock, and an
+            # image deleted meanwhile is not found.
+            created = dict(
+                conn.execute(
+                    "SELECT id, created_timestamp FROM images WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+                    (list(image_ids),),
+                ).fetchall()
+            )
+            missing = [image_id for image_id in image_ids if image_id not in created]
+            if missing:
+                raise ImagesNotFound(missing)
+            added, new_tags = _tags_named(conn, edit.add)
+            removed = {tag_id for _, tag_id, _ in conn.execute(_TAGS_MEANT, (list(edit.remove),))}
+            current: dict[int, dict[int, str]] = {image_id: {} for image_id in image_ids}
+            for image_id, tag_id, name in conn.execute(
+                "SELECT x.image_id, t.id, t.name FROM image_tags x JOIN tags t ON t.id = x.tag_id"
+                " WHERE x.image_id = ANY(%s)",
+                (list(image_ids),),
+            ):
+                current[image_id][tag_id] = name
+            names = {tag.id: tag.name for tag in added} | {i: n for tags in current.values() for i, n in tags.items()}
+            added_ids = [tag.id for tag in added]
+            # Every image is checked before any is changed: a refusal rolls back the lot.
+            plans = [(i, edit.applied(i, current[i].keys(), added_ids, removed)) for i in image_ids]
+            links_out, links_in, events, changes = [], [], [], []
+            for image_id, after in plans:
+                gone = [tag_id for tag_id in current[image_id] if tag_id not in after]
+                new = [tag_id for tag_id in after if tag_id not in current[image_id]]
+                if not gone and not new:
+                    continue
+                links_out += [(image_id, tag_id) for tag_id in gone]
+                links_in += [(image_id, tag_id) for tag_id in new]
+                changes.append(ImageRetagged(image_id, created[image_id], tuple(new), tuple(gone), not after))
+                added_names, removed_names = sorted_names(names[t] for t in new), sorted_names(names[t] for t in gone)
+                events.append(NewEvent.tagged(actor, image_id, added_names, removed_names, via))
+            if links_out:
+                conn.execute(
+                    "DELETE FROM image_tags"
+                    " WHERE (image_id, tag_id) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))",
+                    ([i for i, _ in links_out], [t for _, t in links_out]),
+                )
+            if links_in:
+                conn.execute(
+                    "INSERT INTO image_tags (image_id, tag_id) SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+                    ([i for i, _ in links_in], [t for _, t in links_in]),
+                )
+            _events(conn, *events)
+            _record_changes(conn, *new_tags, *changes)
+            return len(changes)
 
     def mark_uploaded(self, image_id: int, timestamp: int, facts: FileFacts | None = None) -> ImageRecord | None:
         known = (None, None, None) if facts is None else (facts.sha256, facts.content_type, dicom_text(facts.dicom))
@@ -187,8 +263,10 @@ class PostgresRepository:
                 (timestamp, *known, image_id),
             ).fetchone()
             if row is not None:
+                record = _records(conn, [row])[0]
+                _events(conn, NewEvent.uploaded(record, timestamp))
                 _record_changes(conn, ImageUploaded(image_id, row[4]))
-                return _records(conn, [row])[0]
+                return record
             return _one(conn, f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.id = %s", (image_id,))
 
     def images_with_sha256(self, sha256: str) -> list[ImageRecord]:
@@ -196,7 +274,9 @@ class PostgresRepository:
             rows = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images i WHERE i.sha256 = %s", (sha256,)).fetchall()
             return _records(conn, rows)
 
-    def delete_image(self, image_id: int, *, pending_only: bool = False) -> ImageRecord | None:
+    def delete_image(
+        self, image_id: int, *, pending_only: bool = False, actor: Actor | None = None
+    ) -> ImageRecord | None:
         with self._transaction() as conn:
             # Locked first, so of two concurrent deletes only one returns the
             # record, and a concurrent mark_uploaded is seen by pending_only.
@@ -206,6 +286,7 @@ class PostgresRepository:
             if record is not None:
                 conn.execute("DELETE FROM images WHERE id = %s", (image_id,))
                 tag_ids = tuple(tag.id for tag in record.tags)
+                _events(conn, NewEvent.deleted(actor or unattributed(), record))
                 _record_changes(conn, ImageDeleted(image_id, record.created_timestamp, record.created_by, tag_ids))
             return record
 
@@ -230,10 +311,11 @@ class PostgresRepository:
 
     def list_tags(self, page: PageRequest) -> Page[Tag]:
         with self._transaction(snapshot=True) as conn:
-            total = conn.execute("SELECT count(*) FROM tags").fetchone()[0]
+            total = conn.execute("SELECT count(*) FROM tags WHERE alias_of IS NULL").fetchone()[0]
             ranks = page.window(total)
             rows = conn.execute(
-                'SELECT id, name FROM tags ORDER BY folded_name COLLATE "C", name COLLATE "C" LIMIT %s OFFSET %s',
+                "SELECT id, name FROM tags WHERE alias_of IS NULL"
+                ' ORDER BY folded_name COLLATE "C", name COLLATE "C" LIMIT %s OFFSET %s',
                 (len(ranks), ranks.start),
             ).fetchall()
         return Page.of([Tag(*row) for row in rows], total=total, request=page)
@@ -252,20 +334,21 @@ class PostgresRepository:
                     return Tag(*row)
                 holder = _tag_named(conn, name)
                 if holder is not None:  # else it went away meanwhile: try again
-                    raise TagNameTaken(holder)
+                    raise TagNameTaken(holder, name)
 
     def get_tag(self, tag_id: int) -> Tag | None:
         with self._transaction(snapshot=True) as conn:
-            row = conn.execute("SELECT id, name FROM tags WHERE id = %s", (tag_id,)).fetchone()
+            row = conn.execute("SELECT id, name FROM tags WHERE id = %s AND alias_of IS NULL", (tag_id,)).fetchone()
         return None if row is None else Tag(*row)
 
-    def rename_tag(self, tag_id: int, name: str) -> Tag | None:
+    def rename_tag(self, tag_id: int, name: str, *, actor: Actor | None = None) -> Tag | None:
         with self._transaction() as conn:
-            current = conn.execute("SELECT name FROM tags WHERE id = %s FOR UPDATE", (tag_id,)).fetchone()
+            current = _lock_tag(conn, tag_id)
             if current is None:
                 return None
-            if current[0] == name:
-                return Tag(tag_id, name)
+            if current.name == name:
+                return current
+            template = NewEvent.tag_renamed(actor or unattributed(), current, name)
             while True:
                 try:
                     with conn.transaction():  # a savepoint: a taken name must not end the transaction
@@ -276,17 +359,77 @@ class PostgresRepository:
                 except UniqueViolation:
                     holder = _tag_named(conn, name)
                     if holder is not None:  # else it went away meanwhile: try again
-                        raise TagNameTaken(holder) from None
+                        raise TagNameTaken(holder, name) from None
                     continue
+                _events_of_images(conn, tag_id, template)
+                _events(conn, template)
                 _record_changes(conn, TagRenamed(tag_id, name))
                 return Tag(*row)
 
-    def delete_tag(self, tag_id: int) -> bool:
+    def delete_tag(self, tag_id: int, *, actor: Actor | None = None) -> bool:
         with self._transaction() as conn:
-            if conn.execute("DELETE FROM tags WHERE id = %s", (tag_id,)).rowcount == 0:
+            tag = _lock_tag(conn, tag_id)
+            if tag is None:
                 return False
+            template = NewEvent.tag_deleted(actor or unattributed(), tag)
+            _events_of_images(conn, tag_id, template)
+            conn.execute("DELETE FROM tags WHERE id = %s", (tag_id,))  # links and aliases go by ON DELETE CASCADE
             _record_changes(conn, TagDeleted(tag_id))
             return True
+
+    def merge_tags(self, source: int, into: int, *, actor: Actor | None = None) -> Tag:
+        with self._transaction() as conn:
+            # Both locked (in id order) before any link is read: a writer that
+            # locked either first commits first, and its links are moved too.
+            locked = {
+                row[0]: Tag(*row)
+                for row in conn.execute(
+                    "SELECT id, name FROM tags WHERE id = ANY(%s) AND alias_of IS NULL ORDER BY id FOR UPDATE",
+                    ([source, into],),
+                )
+            }
+            for tag_id in (source, into):
+                if tag_id not in locked:
+                    raise NotFound(f"tag {tag_id} does not exist")
+            check_merge(source, into)
+            actor = actor or unattributed()
+            merged, kept = locked[source], locked[into]
+            template = NewEvent.tags_merged(actor, merged, kept)
+            had_into = NewEvent.tags_merged(actor, merged, kept, had_into=True)
+            _events_of_images(conn, source, template, had=(into, had_into))
+            _events(conn, NewEvent.tags_merged(actor, merged, kept))
+            conn.execute(
+                "INSERT INTO image_tags (image_id, tag_id) SELECT image_id, %s FROM image_tags WHERE tag_id = %s"
+                " ON CONFLICT DO NOTHING",
+                (into, source),
+            )
+            conn.execute("DELETE FROM image_tags WHERE tag_id = %s", (source,))
+            conn.execute("UPDATE tags SET alias_of = %s WHERE id = %s OR alias_of = %s", (into, source, source))
+            _record_changes(conn, TagsMerged(source, into, merged.name))
+            return kept
+
+    def remove_alias(self, tag_id: int, name: str) -> bool:
+        with self._transaction() as conn:
+            if conn.execute("DELETE FROM tags WHERE name = %s AND alias_of = %s", (name, tag_id)).rowcount == 0:
+                return False
+            _record_changes(conn, AliasRemoved(name))
+            return True
+
+    def history(
+        self, query: HistoryQuery, *, after: Sequence[int] | None = None, limit: int | None = None
+    ) -> list[Event]:
+        with self._transaction(snapshot=True) as conn:
+            rows = conn.execute(*select_events(query, after, limit, "%s")).fetchall()
+        return [stored_event(row) for row in rows]
+
+    def kept_secret(self, name: str) -> bytes:
+        key = f"secret:{name}"
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                (key, secrets.token_hex(32)),
+            )
+            return bytes.fromhex(conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()[0])
 
 
 def _record(row: Sequence, tags: Iterable[Tag]) -> ImageRecord:
@@ -353,19 +496,38 @@ def _one(conn: psycopg.Connection, sql: str, params: Sequence) -> ImageRecord | 
 
 
 def _tag_named(conn: psycopg.Connection, name: str) -> Tag | None:
-    row = conn.execute("SELECT id, name FROM tags WHERE name = %s", (name,)).fetchone()
+    """The tag a name means: its own, or the one it is an alias of."""
+    row = conn.execute(_TAGS_MEANT, ([name],)).fetchone()
+    return None if row is None else Tag(row[1], row[2])
+
+
+def _lock_tag(conn: psycopg.Connection, tag_id: int) -> Tag | None:
+    row = conn.execute("SELECT id, name FROM tags WHERE id = %s AND alias_of IS NULL FOR UPDATE", (tag_id,)).fetchone()
     return None if row is None else Tag(*row)
 
 
 def _tags_named(conn: psycopg.Connection, names: Iterable[str]) -> tuple[list[Tag], list[TagAdded]]:
-    """The tags with these names, created where missing, locked until commit;
-    and the tags this created."""
+    """The tags these names mean (their own, or an alias's), created where
+    missing, locked until commit; and the tags this created."""
     found: dict[str, Tag] = {}
     created: list[TagAdded] = []
     missing = list(dict.fromkeys(names))
     while missing:
         for tag_id, name in conn.execute(_LOCK_TAGS_NAMED, (missing,)):
             found[name] = Tag(tag_id, name)
+        rest = [name for name in missing if name not in found]
+        pointing = dict(conn.execute(_ALIASES_NAMED, (rest,)).fetchall()) if rest else {}
+        while pointing:  # lock the tags aliases mean; one merged meanwhile is an alias itself now: on to its tag
+            locked = {row[0]: row for row in conn.execute(_LOCK_TAGS, (sorted(set(pointing.values())),))}
+            onward = {}
+            for alias, target in pointing.items():
+                row = locked.get(target)
+                if row is not None and row[2] is None:
+                    found[alias] = Tag(row[0], row[1])
+                elif row is not None:
+                    onward[alias] = row[2]
+                # else its tag was deleted, and the alias with it: the name is free
+            pointing = onward
         new = [name for name in missing if name not in found]
         if not new:
             break
@@ -376,7 +538,8 @@ def _tags_named(conn: psycopg.Connection, names: Iterable[str]) -> tuple[list[Ta
             created.append(TagAdded(tag_id, name))
         # Names another writer inserted first are committed now: the next round reads them.
         missing = [name for name in new if name not in found]
-    return list(found.values()), sorted(created, key=lambda change: change.tag_id)
+    unique = {tag.id: tag for tag in found.values()}  # a tag and its alias mean one tag
+    return list(unique.values()), sorted(created, key=lambda change: change.tag_id)
 
 
 def _link(conn: psycopg.Connection, image_id: int, tags: Sequence[Tag]) -> tuple[int, ...]:
@@ -391,6 +554,18 @@ def _link(conn: psycopg.Connection, image_id: int, tags: Sequence[Tag]) -> tuple
             (image_id, [tag.id for tag in tags]),
         )
     )
+
+
+def _events(conn: psycopg.Connection, *events: NewEvent) -> None:
+    if events:
+        with conn.cursor() as cursor:
+            cursor.executemany(insert_events("%s"), [event_row(event) for event in events])
+
+
+def _events_of_images(
+    conn: psycopg.Connection, tag_id: int, template: NewEvent, had: tuple[int, NewEvent] | None = None
+) -> None:
+    conn.execute(*events_of_images(tag_id, template, had, "%s"))
 
 
 def _record_changes(conn: psycopg.Connection, *changes: Change) -> None:
@@ -453,7 +628,10 @@ class PostgresView:
             yield name, _int64s(ids)
 
     def tags(self) -> Sequence[Tag]:
-        return [Tag(*row) for row in self._conn.execute("SELECT id, name FROM tags")]
+        return [Tag(*row) for row in self._conn.execute("SELECT id, name FROM tags WHERE alias_of IS NULL")]
+
+    def aliases(self) -> Sequence[tuple[str, int]]:
+        return self._conn.execute("SELECT name, alias_of FROM tags WHERE alias_of IS NOT NULL").fetchall()
 
     def image_ids_by_tag(self) -> Iterator[tuple[int, Sequence[int]]]:
         for tag_id, ids in self._stream(f"SELECT tag_id, {_packed('image_id')} FROM image_tags GROUP BY tag_id"):

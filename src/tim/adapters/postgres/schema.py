@@ -108,9 +108,36 @@ _VERSION_4 = (
     "CREATE INDEX images_by_sha256 ON images (sha256) WHERE sha256 IS NOT NULL",
 )
 
+# Aliases and history. A merged tag's row stays as an alias of the tag it
+# was merged into (`alias_of`), so the one unique name column keeps tag and
+# alias names apart, and a writer that locks a name's row meets a merge of
+# it. `history` keeps every event (no foreign key: events outlive their
+# image), newest first by (at, id), found by image and by principal.
+_VERSION_5 = (
+    "ALTER TABLE tags ADD COLUMN alias_of bigint REFERENCES tags (id) ON DELETE CASCADE",
+    "CREATE INDEX tags_aliases ON tags (alias_of) WHERE alias_of IS NOT NULL",
+    "DROP INDEX tags_alphabetical",
+    "CREATE INDEX tags_alphabetical ON tags (folded_name, name) WHERE alias_of IS NULL",
+    """
+    CREATE TABLE history (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        actor text COLLATE "C" NOT NULL,
+        action text NOT NULL,
+        image_id bigint,
+        added text NOT NULL,
+        removed text NOT NULL,
+        details text NOT NULL
+    )
+    """,
+    "CREATE INDEX history_newest ON history (at, id)",
+    "CREATE INDEX history_of_image ON history (image_id, at, id)",
+    "CREATE INDEX history_by ON history (actor, at, id)",
+)
+
 # MIGRATIONS[n - 1] brings the schema from version n - 1 to version n.
 # Append new versions; never edit one that has shipped.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3, _VERSION_4)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_VERSION_1, _VERSION_2, _VERSION_3, _VERSION_4, _VERSION_5)
 FOLDED_WITH = "folded_with_unicode"
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from tim.adapters.postings.lists import PostingLists
 from tim.adapters.postings.order import OutOfStep
@@ -29,6 +30,7 @@ from tim.domain.model.changes import FeedPosition
 from tim.domain.model.images import ImageRecord
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import ImageQuery
+from tim.domain.model.tags import TagListing, TagRecord
 from tim.ports.repository import CatalogView
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,16 @@ class PostingIndex:
             by_id = {record.id: record for record in fetched}
             records = [record or by_id[image_id] for image_id, record in zip(found.results, records)]
         return found.with_results(records)
+
+    def tags(self, view: CatalogView, listing: TagListing, page: PageRequest) -> Page[TagRecord]:
+        with self._lock:
+            return self._caught_up(view).tags(listing, page)
+
+    def tag_records(self, view: CatalogView, ids: Sequence[int] | None = None) -> list[TagRecord]:
+        with self._lock:
+            lists = self._caught_up(view)
+            wanted = list(lists.dictionary.names) if ids is None else ids
+            return [record for record in map(lists.tag_record, wanted) if record is not None]
 
     def refresh(self, view: CatalogView) -> None:
         with self._lock:

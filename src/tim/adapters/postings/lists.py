@@ -2,12 +2,16 @@
 positions of its images; and how a query becomes one bitmap.
 
 Totals are the bitmap's cardinality (exact, whatever the page); a page is a
-slice of it, so any page costs the same however deep. Every bitmap holds
-live positions only, so a complement is taken against `order.alive`.
+slice of it, so any page costs the same however deep, and so does the page
+after a cursor's key (the key's position is found by bisection, and the
+matches below it counted by rank). Every bitmap holds live positions only,
+so a complement is taken against `order.alive`. A tag's image count is the
+cardinality of its bitmap.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Sequence
 
 from pyroaring import BitMap
@@ -15,6 +19,7 @@ from pyroaring import BitMap
 from tim.adapters.postings.dictionary import TagDictionary
 from tim.adapters.postings.order import Order, OutOfStep, bitmap_of, shift_from
 from tim.domain.model.changes import (
+    AliasRemoved,
     Change,
     FeedPosition,
     ImageAdded,
@@ -24,6 +29,7 @@ from tim.domain.model.changes import (
     TagAdded,
     TagDeleted,
     TagRenamed,
+    TagsMerged,
 )
 from tim.domain.model.paging import Page, PageRequest
 from tim.domain.model.search import (
@@ -40,6 +46,7 @@ from tim.domain.model.search import (
     Untagged,
     Uploaded,
 )
+from tim.domain.model.tags import Tag, TagListing, TagRecord
 from tim.ports.repository import CatalogView
 
 EMPTY = BitMap()
@@ -62,7 +69,7 @@ class PostingLists:
         """From the tables, as the view shows them at `position`."""
         ids, created = view.image_keys()
         order, positions = Order.build(ids, created)
-        lists = cls(position, order, TagDictionary((tag.id, tag.name) for tag in view.tags()))
+        lists = cls(position, order, TagDictionary(((tag.id, tag.name) for tag in view.tags()), view.aliases()))
         lists.uploaded = bitmap_of(positions(view.uploaded_image_ids()))
         lists.by_creator = {name: bitmap_of(positions(found)) for name, found in view.image_ids_by_creator()}
         lists.by_tag = {tag_id: bitmap_of(positions(found)) for tag_id, found in view.image_ids_by_tag()}
@@ -85,6 +92,10 @@ class PostingLists:
             self.dictionary.add(change.tag_id, change.name)
         elif isinstance(change, TagDeleted):
             self._delete_tag(change.tag_id)
+        elif isinstance(change, TagsMerged):
+            self._merge_tags(change)
+        elif isinstance(change, AliasRemoved):
+            self.dictionary.remove_alias(change.name)
         self.position = FeedPosition(self.position.epoch, seq)
 
     def _add_image(self, change: ImageAdded) -> None:
@@ -125,8 +136,14 @@ class PostingLists:
         for tag_id in change.tag_ids:
             self._remove_from_tag(tag_id, position)
 
+    def _merge_tags(self, change: TagsMerged) -> None:
+        images = self.by_tag.pop(change.source, None)
+        if images:
+            self.by_tag.setdefault(change.into, BitMap()).update(images)
+        self.dictionary.merge(change.source, change.into, change.name)
+
     def _delete_tag(self, tag_id: int) -> None:
-        self.dictionary.remove(tag_id)
+        self.dictionary.delete(tag_id)
         images = self.by_tag.pop(tag_id, None)
         if not images:
             return
@@ -156,13 +173,45 @@ class PostingLists:
     # Answering
 
     def find(self, query: ImageQuery, page: PageRequest) -> Page[int]:
-        """The ids on the page, newest first, and the exact total."""
-        found = self.select(query.where)
+        """The ids on the page, newest first, and the exact total; exact
+        tag names mean what the aliases make them mean."""
+        found = self.select(query.resolved(self.dictionary.meaning).where)
         total = len(found)
+        if page.after is not None:
+            created, image_id = page.after
+            # The matches older than the key are those at positions below its place.
+            below = self.order.place(image_id, created)
+            stop = found.rank(below - 1) if below else 0
+            positions = found[max(0, stop - page.limit) : stop]
+            ids = self.order.image_ids(positions.to_array()[::-1])
+            return Page.following(ids, total=total, earlier=total - stop, request=page)
         ranks = page.window(total)
         # Newest first is descending position: rank r is ascending index total - 1 - r.
         positions = found[total - ranks.stop : total - ranks.start] if ranks else EMPTY
         return Page.of(self.order.image_ids(positions.to_array()[::-1]), total=total, request=page)
+
+    def tag_record(self, tag_id: int) -> TagRecord | None:
+        name = self.dictionary.names.get(tag_id)
+        if name is None:
+            return None
+        return TagRecord(Tag(tag_id, name), len(self.by_tag.get(tag_id, EMPTY)), self.dictionary.aliases_of(tag_id))
+
+    def tags(self, listing: TagListing, page: PageRequest) -> Page[TagRecord]:
+        """A page of the tags the listing shows: alphabetical is the
+        dictionary's order; with a prefix, its tags are in that order
+        already, so a stable sort by count leaves ties alphabetical."""
+        folded = listing.folded_prefix
+        entries = self.dictionary.ordered() if folded is None else self.dictionary.starting_with(folded)
+        ranks = page.window(len(entries))
+        if folded is None:
+            chosen = [tag_id for _, _, tag_id in entries[ranks.start : ranks.stop]]
+        else:
+            # (-count, place in the dictionary's order): the smallest are the page's, ties alphabetical.
+            by_tag = self.by_tag
+            ranked = zip([-len(by_tag.get(tag_id, EMPTY)) for _, _, tag_id in entries], range(len(entries)))
+            chosen = [entries[place][2] for _, place in heapq.nsmallest(ranks.stop, ranked)[ranks.start :]]
+        records = [self.tag_record(tag_id) for tag_id in chosen]
+        return Page.of(records, total=len(entries), request=page)
 
     def select(self, condition: Condition) -> BitMap:
         """The positions of the images meeting `condition` (never to be changed)."""

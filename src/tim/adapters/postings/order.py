@@ -102,7 +102,7 @@ class Order:
 
     def find(self, image_id: int, created: int) -> int:
         """The position of a live image."""
-        position = self._place(image_id, created)
+        position = self.place(image_id, created)
         if position == len(self.ids) or self.ids[position] != image_id or position not in self.alive:
             raise OutOfStep(f"image {image_id} is not in the index")
         return position
@@ -110,7 +110,7 @@ class Order:
     def insert(self, image_id: int, created: int) -> tuple[int, int | None]:
         """A position for a new image, and the first position that moved up
         by one to make room for it (None when nothing moved)."""
-        position = self._place(image_id, created)
+        position = self.place(image_id, created)
         size = len(self.ids)
         if position < size and self.ids[position] == image_id and position in self.alive:
             raise OutOfStep(f"image {image_id} is in the index already")
@@ -140,8 +140,9 @@ class Order:
         ids = self.ids
         return [ids[position] for position in positions]
 
-    def _place(self, image_id: int, created: int) -> int:
-        """Where the key (created, image_id) is, or would be inserted."""
+    def place(self, image_id: int, created: int) -> int:
+        """Where the key (created, image_id) is, or would be inserted: the
+        positions below it hold the older keys."""
         low = bisect_left(self.created, created)
         high = bisect_right(self.created, created, low)
         return bisect_left(self.ids, image_id, low, high)

@@ -2,8 +2,8 @@
 again: the newest pages, and the same images under other filters.
 
 Exact, because the index follows every change: each change it applies
-forgets the records it touches (all of them for a tag renamed or deleted,
-whose name is in every record that carries it), and a record is kept only
+forgets the records it touches (all of them for a tag renamed, deleted or
+merged, whose name is in every record that carries it; an alias is in none), and a record is kept only
 if nothing changed between the snapshot it was read in and the keeping.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from itertools import islice
 
-from tim.domain.model.changes import Change, TagAdded
+from tim.domain.model.changes import AliasRemoved, Change, TagAdded
 from tim.domain.model.images import ImageRecord
 
 # At a few hundred bytes a record: some megabytes.
@@ -28,7 +28,7 @@ class RecentRecords:
         image_id = getattr(change, "image_id", None)
         if image_id is not None:
             self._records.pop(image_id, None)
-        elif not isinstance(change, TagAdded):  # renamed or deleted: in every record that carries it
+        elif not isinstance(change, (TagAdded, AliasRemoved)):  # renamed, deleted, merged: in every record with it
             self._records.clear()
 
     def clear(self) -> None:

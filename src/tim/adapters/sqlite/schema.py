@@ -22,6 +22,12 @@ attributes as JSON); images_by_sha256 finds a file's duplicates.
 The change feed (version 3): `feed` holds its epoch and last sequence
 number in one row, which every write transaction updates; `changes` holds
 the recent changes, trimmed as it grows.
+
+Aliases and history (version 4): a merged tag's row stays as an alias of
+the tag it was merged into (`alias_of`), so the one UNIQUE name column
+keeps tag and alias names apart; tags_alphabetical lists real tags only.
+`history` keeps every event, newest first by (at, id), found by image and
+by principal through their indexes.
 """
 
 from __future__ import annotations
@@ -107,6 +113,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE images ADD COLUMN content_type TEXT",
         "ALTER TABLE images ADD COLUMN dicom TEXT",
         "CREATE INDEX images_by_sha256 ON images (sha256) WHERE sha256 IS NOT NULL",
+    ),
+    (  # 5: aliases (merged tags' rows) and history
+        "ALTER TABLE tags ADD COLUMN alias_of INTEGER REFERENCES tags (id) ON DELETE CASCADE",
+        "CREATE INDEX tags_aliases ON tags (alias_of) WHERE alias_of IS NOT NULL",
+        "DROP INDEX tags_alphabetical",
+        "CREATE INDEX tags_alphabetical ON tags (folded, name) WHERE alias_of IS NULL",
+        """
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,  -- who made the change (an event's `by`)
+            action TEXT NOT NULL,
+            image_id INTEGER,  -- NULL: an event of a tag; no foreign key: kept after the image
+            added TEXT NOT NULL,  -- JSON arrays of names
+            removed TEXT NOT NULL,
+            details TEXT NOT NULL  -- a JSON object
+        )
+        """,
+        "CREATE INDEX history_newest ON history (at, id)",
+        "CREATE INDEX history_of_image ON history (image_id, at, id)",
+        "CREATE INDEX history_by ON history (actor, at, id)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

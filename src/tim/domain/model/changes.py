@@ -76,13 +76,42 @@ class TagRenamed:
 
 @frozen
 class TagDeleted:
-    """The tag is gone, and with it its links to images."""
+    """The tag is gone, and with it its links to images and its aliases."""
 
     tag_id: int
 
 
-Change = Union[ImageAdded, ImageUploaded, ImageRetagged, ImageDeleted, TagAdded, TagRenamed, TagDeleted]
-CHANGE_TYPES: tuple[type, ...] = (ImageAdded, ImageUploaded, ImageRetagged, ImageDeleted, TagAdded, TagRenamed, TagDeleted)
+@frozen
+class TagsMerged:
+    """Every image of tag `source` carries tag `into` instead; `source` is
+    gone as a tag, and its name (`name`) and its aliases are aliases of `into`."""
+
+    source: int
+    into: int
+    name: str
+
+
+@frozen
+class AliasRemoved:
+    """The alias `name` resolves to no tag any more."""
+
+    name: str
+
+
+Change = Union[
+    ImageAdded, ImageUploaded, ImageRetagged, ImageDeleted, TagAdded, TagRenamed, TagDeleted, TagsMerged, AliasRemoved
+]
+CHANGE_TYPES: tuple[type, ...] = (
+    ImageAdded,
+    ImageUploaded,
+    ImageRetagged,
+    ImageDeleted,
+    TagAdded,
+    TagRenamed,
+    TagDeleted,
+    TagsMerged,
+    AliasRemoved,
+)
 
 
 @frozen

@@ -39,13 +39,27 @@ class NotFound(TimError):
     """The thing asked for does not exist (or never did)."""
 
 
+class ImagesNotFound(NotFound):
+    """Some of the images a request names do not exist; nothing was changed."""
+
+    def __init__(self, ids: list[int]):
+        self.ids = tuple(ids)
+        listed = ", ".join(map(str, self.ids[:20])) + (", ..." if len(self.ids) > 20 else "")
+        super().__init__(f"{len(self.ids)} of the images do not exist (ids {listed}); nothing was changed")
+
+
 class Conflict(TimError):
     """The request clashes with the current state."""
 
 
 class TagNameTaken(Conflict):
-    def __init__(self, existing):
-        super().__init__(f"a tag named {existing.name!r} already exists")
+    """`name` is a tag's, or an alias of it: `existing` is that tag."""
+
+    def __init__(self, existing, name: str | None = None):
+        if name is None or name == existing.name:
+            super().__init__(f"a tag named {existing.name!r} already exists")
+        else:
+            super().__init__(f"{name!r} is an alias of the tag {existing.name!r}")
         self.existing = existing
 
 

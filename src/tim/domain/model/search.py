@@ -12,7 +12,7 @@ classes check their own invariants, so no adapter can receive an invalid one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Union
 
 from attrs import field, frozen, validators
@@ -199,6 +199,22 @@ def walk(condition: Condition) -> Iterator[Condition]:
         yield from walk(condition.condition)
 
 
+def resolved(condition: Condition, meaning: Callable[[str], str]) -> Condition:
+    """The condition with each exact tag name replaced by the name it means
+    (`meaning`): an alias means the tag it resolves to. Patterns match tag
+    names only. The same condition when no name changes."""
+    if isinstance(condition, HasTag):
+        name = meaning(condition.name)
+        return condition if name == condition.name else HasTag(name)
+    if isinstance(condition, (AllOf, AnyOf)):
+        inner = tuple(resolved(c, meaning) for c in condition.conditions)
+        return condition if all(a is b for a, b in zip(inner, condition.conditions)) else type(condition)(inner)
+    if isinstance(condition, Not):
+        inner_condition = resolved(condition.condition, meaning)
+        return condition if inner_condition is condition.condition else Not(inner_condition)
+    return condition
+
+
 def _bounded(instance: object, attribute: object, condition: Condition) -> None:
     _conditions(instance, attribute, (condition,))
     if condition.terms > MAX_TERMS:
@@ -268,6 +284,16 @@ class ImageQuery:
     @property
     def terms(self) -> int:
         return self.where.terms
+
+    @property
+    def scope(self) -> str:
+        """What a cursor into this query's results is bound to."""
+        return f"images {self.where!r}"
+
+    def resolved(self, meaning: Callable[[str], str]) -> ImageQuery:
+        """This query as the catalogue's aliases make it (see `resolved`)."""
+        where = resolved(self.where, meaning)
+        return self if where is self.where else ImageQuery(where)
 
     def matches(self, image: ImageRecord) -> bool:
         return self.where.matches(image)

@@ -1,7 +1,9 @@
-"""Tags: validated names, tag records and their order."""
+"""Tags: validated names, tag records and their order, aliases, listings
+and collisions."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 from attrs import frozen
@@ -68,3 +70,102 @@ class Tag:
 
 def sorted_tags(tags: Iterable[Tag]) -> tuple[Tag, ...]:
     return tuple(sorted(tags, key=lambda tag: tag.sort_key))
+
+
+# Aliases. A name is a tag's or an alias's, never both: a merged tag's name
+# becomes an alias of the tag it was merged into, and an image input or an
+# exact search term naming an alias means that tag (see search.py).
+
+
+def check_merge(source: int, into: int) -> None:
+    """A tag is merged into another one, never into itself."""
+    if source == into:
+        raise InvalidInput.of("into", "must name another tag than the one merged")
+
+
+@frozen
+class TagRecord:
+    """A tag as the tag routes show it: how many images carry it (exact, at
+    the time it is read) and the names that resolve to it, alphabetical."""
+
+    tag: Tag
+    image_count: int = 0
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> int:
+        return self.tag.id
+
+    @property
+    def name(self) -> str:
+        return self.tag.name
+
+
+def sorted_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Names in the tag list's order (what aliases are listed in)."""
+    return tuple(sorted(names, key=tag_order))
+
+
+@frozen
+class TagListing:
+    """Which tags a tag list shows, in which order: without a prefix every
+    tag, alphabetical; with one, the tags whose case-folded name starts with
+    the case-folded prefix, most used first, ties alphabetical (autocomplete)."""
+
+    prefix: str | None = None
+
+    @classmethod
+    def parse(cls, prefix: object = None) -> TagListing:
+        """The prefix in NFC, at most as long as a tag name, without control
+        or format characters; empty: every tag, most used first."""
+        if prefix is None:
+            return cls()
+        text = normalized_text("prefix", prefix)
+        if len(text) > MAX_TAG_NAME_LENGTH:
+            raise InvalidInput.of("prefix", f"must be at most {MAX_TAG_NAME_LENGTH} characters")
+        bad = first_forbidden_character(text, SEARCH_DELIMITER)
+        if bad is not None:
+            raise InvalidInput.of("prefix", f"must not contain {bad!r}")
+        return cls(text)
+
+    @property
+    def folded_prefix(self) -> str | None:
+        return None if self.prefix is None else self.prefix.casefold()
+
+    def matches(self, record: TagRecord) -> bool:
+        return self.prefix is None or record.name.casefold().startswith(self.prefix.casefold())
+
+    def order_key(self, record: TagRecord) -> tuple:
+        if self.prefix is None:
+            return record.tag.sort_key
+        return (-record.image_count, *record.tag.sort_key)
+
+    def select(self, records: Iterable[TagRecord]) -> list[TagRecord]:
+        """The records this listing shows, in order: the reference every index is held to."""
+        return sorted(filter(self.matches, records), key=self.order_key)
+
+
+def collision_key(name: str) -> str:
+    """What names that differ only in case (and Unicode spelling) share."""
+    return unicodedata.normalize("NFC", name.casefold())
+
+
+@frozen
+class TagCollision:
+    """Two or more tags whose names are equal after case folding and NFC."""
+
+    folded: str
+    tags: tuple[TagRecord, ...]
+
+
+def collisions(records: Iterable[TagRecord]) -> list[TagCollision]:
+    """The groups of colliding tags, by folded name; each group's tags in
+    the tag list's order."""
+    groups: dict[str, list[TagRecord]] = {}
+    for record in records:
+        groups.setdefault(collision_key(record.name), []).append(record)
+    return [
+        TagCollision(folded, tuple(sorted(group, key=lambda record: record.tag.sort_key)))
+        for folded, group in sorted(groups.items())
+        if len(group) > 1
+    ]

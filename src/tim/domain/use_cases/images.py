@@ -1,13 +1,14 @@
 """Use cases for image records: create, upload in one shot, read, list,
-search, retag, delete."""
+search, export, retag, edit tags (one image or many), delete."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from attrs import field, frozen
 
-from tim.domain.model.errors import ChecksumMismatch, InvalidInput, NotFound, TooLarge
+from tim.domain.model.edits import TagEdit, parse_image_ids, unknown
+from tim.domain.model.errors import ChecksumMismatch, ImagesNotFound, InvalidInput, NotFound, TooLarge
 from tim.domain.model.facts import parse_sha256
 from tim.domain.model.images import (
     ImageRecord,
@@ -22,6 +23,9 @@ from tim.domain.model.search import ImageQuery
 from tim.domain.model.tags import parse_tag_names
 from tim.domain.use_cases.parts import Ports, Records
 from tim.domain.use_cases.transfers import FingerprintedWriter
+
+# Who an embedding program's changes are recorded for when it names no one.
+ANONYMOUS = "anonymous"
 
 
 @frozen
@@ -110,45 +114,104 @@ class Images:
     def get_image(self, image_id: object) -> ImageRecord:
         return self.records.present(self.records.image(image_id))
 
+    # Every list takes `page` or `cursor` (a page's `next_cursor`, for the
+    # page after it, unshifted by images added meanwhile), and `limit`.
+
     def list_images(
-        self, *, page: object = None, limit: object = None, sha256: object = None, **filters: object
+        self,
+        *,
+        page: object = None,
+        limit: object = None,
+        cursor: object = None,
+        sha256: object = None,
+        **filters: object,
     ) -> Page[ImageRecord]:
         """All images, newest first; filters: start_timestamp, end_timestamp,
         uploaded_only, created_by, and `sha256`: the records of the file
         with these bytes (its duplicates), and pending uploads that declared
-        them (uploaded_only=True leaves those out)."""
-        query, request = ImageQuery.parse(**filters), PageRequest.parse(page, limit)
-        if sha256 is not None:
-            return self.records.with_sha256(parse_sha256(sha256), query, request)
-        return self.records.find(query, request)
+        them (uploaded_only=True leaves those out). Duplicates are few: they
+        come in pages, not after cursors."""
+        query = ImageQuery.parse(**filters)
+        if sha256 is None:
+            return self.records.listed(query, page=page, limit=limit, cursor=cursor)
+        if cursor is not None:
+            raise InvalidInput.of("cursor", "is not taken with sha256: the duplicates of a file come in pages")
+        return self.records.with_sha256(parse_sha256(sha256), query, PageRequest.parse(page, limit))
 
-    def search_images(self, *, page: object = None, limit: object = None, **terms: object) -> Page[ImageRecord]:
+    def search_images(
+        self, *, page: object = None, limit: object = None, cursor: object = None, **terms: object
+    ) -> Page[ImageRecord]:
         """Images matching the tag terms (see ImageQuery.search: exact_tags,
         match_tags, any_tags, exclude_tags, exclude_match_tags, untagged)
         and the filters of list_images."""
-        return self.records.find(ImageQuery.search(**terms), PageRequest.parse(page, limit))
+        return self.records.listed(ImageQuery.search(**terms), page=page, limit=limit, cursor=cursor)
 
-    def find_images(self, query: ImageQuery, *, page: object = None, limit: object = None) -> Page[ImageRecord]:
+    def find_images(
+        self, query: ImageQuery, *, page: object = None, limit: object = None, cursor: object = None
+    ) -> Page[ImageRecord]:
         """Images matching a query built with tim.domain.model.search (any
         combination of conditions with AllOf, AnyOf and Not)."""
         if not isinstance(query, ImageQuery):
             raise InvalidInput.of("query", "must be an ImageQuery")
-        return self.records.find(query, PageRequest.parse(page, limit))
+        return self.records.listed(query, page=page, limit=limit, cursor=cursor)
 
-    def update_image_tags(self, image_id: object, *, tags: object) -> ImageRecord:
-        """Replace the image's tag set; missing tags are created."""
+    def export_batches(self, **terms: object) -> Iterator[list[ImageRecord]]:
+        """export_images a batch at a time. The terms are checked at once."""
+        return self.records.every(ImageQuery.search(require_tags=False, **terms))
+
+    def export_images(self, **terms: object) -> Iterator[ImageRecord]:
+        """Every image matching the terms of search_images (none: every
+        image), newest first, each with a fresh download URL; read in
+        batches as the caller goes, so memory stays flat however many match."""
+        batches = self.export_batches(**terms)
+        return (image for batch in batches for image in batch)
+
+    def update_image_tags(self, image_id: object, *, tags: object, by: object = ANONYMOUS) -> ImageRecord:
+        """Replace the image's tag set; missing tags are created. `by`: who
+        does it (history records it)."""
         names = parse_tag_names(tags, maximum=self.ports.settings.max_tags_per_image)
-        image = self.ports.repository.set_image_tags(self.records.image(image_id).id, names)
+        actor = self.ports.actor(by)
+        image = self.ports.repository.set_image_tags(self.records.image(image_id).id, names, actor=actor)
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
         return self.records.present(image)
 
-    def delete_image(self, image_id: object) -> None:
+    def edit_image_tags(
+        self, image_id: object, *, add: object = None, remove: object = None, by: object
+    ) -> ImageRecord:
+        """Add tags to and remove tags from the image's set, leaving the rest
+        as it is, so concurrent edits never undo each other (unlike
+        update_image_tags). Either list may be empty, not both."""
+        edit = TagEdit.parse(add, remove, max_tags=self.ports.settings.max_tags_per_image)
+        actor = self.ports.actor(by)
+        number = self.records.image(image_id).id
+        try:
+            self.ports.repository.edit_image_tags([number], edit, actor=actor, via="edit")
+        except ImagesNotFound:
+            raise NotFound(f"image {image_id} does not exist") from None
+        return self.get_image(number)
+
+    def edit_tags_of_images(self, *, ids: object, add: object = None, remove: object = None, by: object) -> int:
+        """edit_image_tags for up to 1,000 images at once, all or nothing:
+        ImagesNotFound (naming them) if any does not exist, and then nothing
+        changes. Returns how many of the images' tag sets changed."""
+        numbers = parse_image_ids(ids)
+        edit = TagEdit.parse(add, remove, max_tags=self.ports.settings.max_tags_per_image)
+        actor = self.ports.actor(by)
+        impossible = set(unknown(numbers))
+        if impossible:  # no store keeps such ids: name them with the missing others, change nothing
+            with self.ports.repository.read() as view:
+                found = {image.id for image in view.images([n for n in numbers if n not in impossible])}
+            raise ImagesNotFound([number for number in numbers if number not in found])
+        return self.ports.repository.edit_image_tags(numbers, edit, actor=actor, via="bulk")
+
+    def delete_image(self, image_id: object, *, by: object = ANONYMOUS) -> None:
         """Remove the record, then its file. Once the record is gone nobody
         can reach the file, so a store that fails here only leaves an
         unreferenced object for the sweep. Of racing deletes, one succeeds
         and the others find nothing (NotFound)."""
-        image = self.ports.repository.delete_image(self.records.image(image_id).id)
+        actor = self.ports.actor(by)
+        image = self.ports.repository.delete_image(self.records.image(image_id).id, actor=actor)
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
         self.records.forget_blob(image.blob_key)

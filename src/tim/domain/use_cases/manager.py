@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tim.domain.model.cursors import Cursors
 from tim.domain.model.settings import Settings
+from tim.domain.use_cases.history import History
 from tim.domain.use_cases.images import Images
 from tim.domain.use_cases.parts import Ports, Records
 from tim.domain.use_cases.previews import ImagePreviews
@@ -39,12 +41,13 @@ class ImageManager:
     `ImageManager(repository=..., index=..., blobs=..., upload_checks=..., clock=..., dicom_headers=...,
     previews=..., settings=...)`.
     Every method validates its raw input and raises a `TimError` subclass
-    naming the field and the reason; `created_by` is always the caller's
+    naming the field and the reason; `created_by` (who creates an image) and
+    `by` (who changes one: what history records) are always the caller's
     identity as the embedding program established it.
 
     The work is done by parts, each a small set of use cases over the same
-    ports (`images`, `tags`, `transfers`, `sweeps`, `previews`); this object offers
-    their methods under one name.
+    ports (`images`, `tags`, `transfers`, `sweeps`, `previews`, `history`);
+    this object offers their methods under one name.
     """
 
     def __init__(
@@ -58,7 +61,10 @@ class ImageManager:
         dicom_headers: DicomHeaders,
         previews: Previews,
         settings: Settings = Settings(),
+        cursors: Cursors | None = None,
     ):
+        # Cursors are sealed with a key kept with the catalogue unless one is
+        # given, so that every process on it accepts the others' cursors.
         self.ports = Ports(
             repository=repository,
             index=index,
@@ -68,6 +74,7 @@ class ImageManager:
             dicom_headers=dicom_headers,
             previews=previews,
             settings=settings,
+            cursors=cursors or Cursors(repository.kept_secret("cursors")),
         )
         records = Records(self.ports)
         self.images = Images(self.ports, records)
@@ -75,6 +82,7 @@ class ImageManager:
         self.transfers = Transfers(self.ports, records)
         self.sweeps = Sweeps(self.ports, records)
         self.previews = ImagePreviews(self.ports, records)
+        self.history = History(self.ports, records)
 
     create_image = _Offered("images")
     upload_image = _Offered("images")
@@ -82,7 +90,11 @@ class ImageManager:
     list_images = _Offered("images")
     search_images = _Offered("images")
     find_images = _Offered("images")
+    export_images = _Offered("images")
+    export_batches = _Offered("images")
     update_image_tags = _Offered("images")
+    edit_image_tags = _Offered("images")
+    edit_tags_of_images = _Offered("images")
     delete_image = _Offered("images")
 
     list_tags = _Offered("tags")
@@ -90,7 +102,13 @@ class ImageManager:
     get_tag = _Offered("tags")
     rename_tag = _Offered("tags")
     delete_tag = _Offered("tags")
+    merge_tags = _Offered("tags")
+    remove_alias = _Offered("tags")
+    tag_collisions = _Offered("tags")
     list_tag_images = _Offered("tags")
+
+    image_history = _Offered("history")
+    list_history = _Offered("history")
 
     receive_upload = _Offered("transfers")
     start_upload = _Offered("transfers")

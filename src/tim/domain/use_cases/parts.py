@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Iterator
 
 from attrs import field, frozen
 
-from tim.domain.model.errors import NotFound, StorageUnavailable
+from tim.domain.model.cursors import Cursors
+from tim.domain.model.errors import InvalidInput, NotFound, StorageUnavailable
 from tim.domain.model.facts import DICOM, HEAD_BYTES, DicomAttributes, FileFacts, Fingerprint, sniff_media_type
-from tim.domain.model.images import ImageRecord, parse_image_id
-from tim.domain.model.paging import Page, PageRequest
+from tim.domain.model.history import Actor
+from tim.domain.model.images import ImageRecord, parse_image_id, parse_principal
+from tim.domain.model.paging import MAX_BATCH, Page, PageRequest
 from tim.domain.model.search import ImageQuery
 from tim.domain.model.settings import Settings
 from tim.ports.blob_store import BlobStore, UploadChecks, UploadState
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 # costs a bounded number of store requests; later reads (and the sweep) find
 # the rest.
 LOOKS_PER_PAGE = 10
+# An export reads this many records at a time.
+EXPORT_BATCH = MAX_BATCH
 
 
 @frozen(kw_only=True)
@@ -38,9 +43,23 @@ class Ports:
     dicom_headers: DicomHeaders
     previews: Previews
     settings: Settings = Settings()
+    # What seals the cursors of lists (made with a key of the catalogue's).
+    cursors: Cursors = field(factory=Cursors.random)
 
     def expires_at(self) -> int:
         return self.clock.now() + self.settings.url_expiry_seconds
+
+    def actor(self, by: object) -> Actor:
+        """The caller `by`, now: who and when a change is recorded for."""
+        return Actor(parse_principal(by, "by"), self.clock.now())
+
+    def page_request(self, scope: str, page: object, limit: object, cursor: object) -> PageRequest:
+        """A page from raw input: by number, or after a cursor's key (not both)."""
+        if cursor is None:
+            return PageRequest.parse(page, limit)
+        if page is not None:
+            raise InvalidInput.of("cursor", "give a cursor or a page, not both")
+        return PageRequest.following(self.cursors.open(cursor, scope, 2), PageRequest.parse(None, limit).limit)
 
 
 # Presented records remembered, at most (see Records.present).
@@ -63,6 +82,39 @@ class Records:
         if image is None:
             raise NotFound(f"image {image_id} does not exist")
         return image
+
+    def listed(
+        self, query: ImageQuery, *, page: object = None, limit: object = None, cursor: object = None
+    ) -> Page[ImageRecord]:
+        """A page of an image list from raw paging input, with the cursor
+        of the page after it."""
+        found = self.find(query, self.ports.page_request(query.scope, page, limit, cursor))
+        if not found.has_more_pages or not found.results:
+            return found
+        last = found.results[-1]
+        return found.with_cursor(self.ports.cursors.seal((last.created_timestamp, last.id), query.scope))
+
+    def every(self, query: ImageQuery) -> Iterator[list[ImageRecord]]:
+        """Every image `query` selects, newest first, in batches read one at
+        a time after the last one's key: images added meanwhile never shift
+        the walk, and no more than a batch is held at once."""
+        request = PageRequest(limit=EXPORT_BATCH)
+        blobs = self.ports.blobs
+        while True:
+            with self.ports.repository.read() as view:
+                found = self.ports.index.search(view, query, request)
+            # Signed afresh, not remembered (see _with_url): an export would only crowd out the pages.
+            expires = self.ports.expires_at()
+            yield [
+                image.with_url(blobs.download_url(image.blob_key, image.filename, expires))
+                if image.is_uploaded
+                else image
+                for image in found.results
+            ]
+            if not found.has_more_pages or not found.results:
+                return
+            last = found.results[-1]
+            request = PageRequest.following((last.created_timestamp, last.id), EXPORT_BATCH)
 
     def find(self, query: ImageQuery, page: PageRequest) -> Page[ImageRecord]:
         """A page of the images `query` selects, newest first, as callers see them."""

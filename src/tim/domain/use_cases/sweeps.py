@@ -15,6 +15,7 @@ from attrs import define, frozen
 
 from tim.domain.model.fields import parse_int
 from tim.domain.model.images import owner_key
+from tim.domain.model.history import SYSTEM, Actor
 from tim.domain.use_cases.parts import Ports, Records
 from tim.ports.blob_store import UploadState
 
@@ -60,7 +61,7 @@ class Sweeps:
                 report.rejected += 1
             elif max_age is not None and image.created_timestamp < now - max_age:
                 # Only if still pending: an upload may have completed since the check.
-                if repository.delete_image(image.id, pending_only=True) is not None:
+                if repository.delete_image(image.id, pending_only=True, actor=Actor(SYSTEM, now)) is not None:
                     self.records.forget_blob(image.blob_key)  # an upload may still arrive late
                     report.expired += 1
         if remove_orphans:

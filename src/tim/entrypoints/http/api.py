@@ -12,20 +12,41 @@ from __future__ import annotations
 
 from tim.domain.model.access import Scope
 from tim.entrypoints.bootstrap import BLOB_ROUTE
-from tim.entrypoints.http import blobs, images, openapi, previews, search, tags
-from tim.entrypoints.http.bodies import ImageCreateInput, ImageUpdateInput, Streamed, TagInput, UploadCreateInput
+from tim.entrypoints.http import blobs, export, history, images, openapi, previews, search, tags
+from tim.entrypoints.http.bodies import (
+    BulkTagEditInput,
+    ImageCreateInput,
+    ImageUpdateInput,
+    MergeInput,
+    Streamed,
+    TagEditInput,
+    TagInput,
+    UploadCreateInput,
+)
 from tim.entrypoints.http.operations import PUBLIC, Answer, Header, Operation
 from tim.entrypoints.http.queries import (
     ALL_IMAGES,
+    HISTORY,
+    IMAGE_EXPORT,
     IMAGE_LIST,
     IMAGE_SEARCH,
-    PAGING,
     PREVIEW,
     SIGNED_DOWNLOAD,
     SIGNED_UPLOAD,
+    TAG_LIST,
     Parameter,
 )
-from tim.entrypoints.http.responses import IMAGE_CREATED, IMAGE_PAGE, IMAGE_RECORD, TAG, TAG_PAGE
+from tim.entrypoints.http.responses import (
+    COLLISIONS,
+    HISTORY_PAGE,
+    IMAGE_CREATED,
+    IMAGE_HISTORY,
+    IMAGE_PAGE,
+    IMAGE_RECORD,
+    TAG_PAGE,
+    TAG_RECORD,
+    UPDATED,
+)
 from tim.entrypoints.http.schemas import BINARY
 
 V1 = "/v1"
@@ -43,6 +64,8 @@ FILE_HEADERS = {
 }
 BLOB = BLOB_ROUTE.removeprefix(V1) + "/{key}"
 
+# Starlette tries the paths in this order: a literal path (/images/tags,
+# /tags/collisions) comes before the template it would otherwise fill.
 OPERATIONS = (
     Operation(
         "GET", "/images", images.list_images, READ, "listImages",
@@ -55,6 +78,14 @@ OPERATIONS = (
         summary="Create an image record; PUT the file to the returned upload_url",
         body=ImageCreateInput,
         answers={201: Answer("The new record's id and where to PUT the file", IMAGE_CREATED)},
+    ),
+    Operation(
+        "POST", "/images/tags", images.edit_tags_of_images, WRITE, "editTagsOfImages",
+        summary="Add and remove tags on up to 1,000 images at once: all or nothing",
+        description="An unknown id gets 404 with the unknown ids in `details`, and nothing changes. A name "
+        "both added and removed gets 400.",
+        body=BulkTagEditInput,
+        answers={200: Answer("How many images' tags changed", UPDATED)},
     ),
     Operation(
         "GET", "/images/{image_id}", images.get_image, READ, "getImage",
@@ -71,6 +102,19 @@ OPERATIONS = (
         "DELETE", "/images/{image_id}", images.delete_image, WRITE, "deleteImage",
         summary="Delete an image record and its file",
         answers={204: DELETED},
+    ),
+    Operation(
+        "PATCH", "/images/{image_id}/tags", images.edit_image_tags, WRITE, "editImageTags",
+        summary="Add and remove some of the image's tags, leaving the others (no lost updates)",
+        description="Either list may be empty or absent, not both; a name in both gets 400. Missing tags are "
+        "created; removing a tag the image lacks is not an error.",
+        body=TagEditInput,
+        answers={200: Answer("The updated record", IMAGE_RECORD)},
+    ),
+    Operation(
+        "GET", "/images/{image_id}/history", history.image_history, READ, "getImageHistory",
+        summary="Every change to what the image carries, newest first (kept after it is deleted)",
+        answers={200: Answer("The image's events", IMAGE_HISTORY)},
     ),
     Operation(
         "POST", "/images/{image_id}/complete", images.complete_upload, WRITE, "completeUpload",
@@ -101,29 +145,38 @@ OPERATIONS = (
     ),
     Operation(
         "GET", "/tags", tags.list_tags, READ, "listTags",
-        summary="List all tags in alphabetical order (case-folded, ties by exact name)",
-        query=PAGING,
-        answers={200: Answer("A page of tags", TAG_PAGE)},
+        summary="List all tags in alphabetical order (case-folded, ties by exact name), or by prefix",
+        description="With `prefix`: the tags whose case-folded name starts with it, most used first (ties in "
+        "the usual order), for autocomplete.",
+        query=TAG_LIST,
+        answers={200: Answer("A page of tag records", TAG_PAGE)},
     ),
     Operation(
         "POST", "/tags", tags.create_tag, WRITE, "createTag",
         summary="Create a tag",
-        description="409 when a tag has the name already (the error carries it as `tag`).",
+        description="409 when a tag has the name already, or it is an alias (the error carries the tag as "
+        "`tag`).",
         body=TagInput,
-        answers={201: Answer("The new tag", TAG)},
+        answers={201: Answer("The new tag", TAG_RECORD)},
         errors=(409,),
+    ),
+    Operation(
+        "GET", "/tags/collisions", tags.tag_collisions, READ, "getTagCollisions",
+        summary="Groups of two or more tags whose names are equal after case folding and NFC",
+        answers={200: Answer("The groups, by folded name", COLLISIONS)},
     ),
     Operation(
         "GET", "/tags/{tag_id}", tags.get_tag, READ, "getTag",
         summary="Get a tag",
-        answers={200: Answer("The tag", TAG)},
+        answers={200: Answer("The tag", TAG_RECORD)},
     ),
     Operation(
         "PUT", "/tags/{tag_id}", tags.rename_tag, WRITE, "renameTag",
         summary="Rename a tag (every image carrying it shows the new name)",
-        description="409 when another tag has the name (the error carries it as `tag`).",
+        description="409 when another tag has the name, or it is another tag's alias (the error carries that "
+        "tag as `tag`).",
         body=TagInput,
-        answers={200: Answer("The renamed tag", TAG)},
+        answers={200: Answer("The renamed tag", TAG_RECORD)},
         errors=(409,),
     ),
     Operation(
@@ -138,11 +191,38 @@ OPERATIONS = (
         answers={200: IMAGES_NEWEST_FIRST},
     ),
     Operation(
+        "POST", "/tags/{tag_id}/merge", tags.merge_tag, WRITE, "mergeTag",
+        summary="Merge the tag into another: its images get that tag, its name becomes that tag's alias",
+        description="The tag is deleted. Merging a tag into itself gets 400, into an unknown tag 404.",
+        body=MergeInput,
+        answers={200: Answer("The surviving tag", TAG_RECORD)},
+    ),
+    Operation(
+        "DELETE", "/tags/{tag_id}/aliases/{name:path}", tags.remove_alias, WRITE, "removeTagAlias",
+        summary="Remove an alias of the tag: the name is free again",
+        answers={204: DELETED},
+    ),
+    Operation(
         "GET", "/search/images", search.search_images, READ, "searchImages",
-        summary="Images with all the exact tags and, per pattern, a tag matching it; newest first",
-        description="At least one of exact_tags and match_tags must name a tag.",
+        summary="Images matching every tag condition given; newest first",
+        description="At least one tag condition must be given: exact_tags, match_tags, any_tags, exclude_tags, "
+        "exclude_match_tags or untagged=true.",
         query=IMAGE_SEARCH,
         answers={200: IMAGES_NEWEST_FIRST},
+    ),
+    Operation(
+        "GET", "/export/images", export.export_images, READ, "exportImages",
+        summary="Every matching record as NDJSON, one a line, newest first (no paging)",
+        description="Takes the filters and tag conditions of searchImages, all optional (none: every image). "
+        "Each record has a fresh download url; the stream is read and sent a batch at a time.",
+        query=IMAGE_EXPORT,
+        answers={200: Answer("One ImageRecord a line", IMAGE_RECORD, export.NDJSON)},
+    ),
+    Operation(
+        "GET", "/history", history.list_history, READ, "listHistory",
+        summary="Events of every image, newest first, cursor-paged like image lists",
+        query=HISTORY,
+        answers={200: Answer("A page of events", HISTORY_PAGE)},
     ),
     Operation(
         "PUT", BLOB, blobs.put_file, PUBLIC, "putFile",

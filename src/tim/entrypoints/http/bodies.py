@@ -78,6 +78,30 @@ class TagInput:
 
 
 @frozen
+class TagEditInput:
+    """Tags to add to an image and tags to take from it (the others stay)."""
+
+    add: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
+    remove: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
+
+
+@frozen
+class BulkTagEditInput:
+    """Tags to add to and take from many images at once: all or nothing."""
+
+    ids: tuple[int, ...] = field(metadata=rules(schemas.image_ids))
+    add: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
+    remove: tuple[str, ...] = field(default=(), metadata=rules(schemas.tag_names))
+
+
+@frozen
+class MergeInput:
+    """The tag that a merged tag's images get instead."""
+
+    into: int = field(metadata=rules(schemas.ID))
+
+
+@frozen
 class Streamed:
     """A body that is no JSON: the endpoint reads it itself, as it arrives."""
 
@@ -91,6 +115,7 @@ _JSON_TYPES: dict[Any, dict[str, Any]] = {
     str | None: {"type": ["string", "null"]},
     int: {"type": "integer"},
     tuple[str, ...]: {"type": "array", "items": {"type": "string"}},
+    tuple[int, ...]: {"type": "array", "items": {"type": "integer"}},
 }
 
 
@@ -149,14 +174,14 @@ def _strict_converter() -> Converter:
     converter = Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _exactly(str, "a string"))
     converter.register_structure_hook(int, _integer)
-    items = converter.get_structure_hook(tuple[str, ...])
+    lists = {kind: converter.get_structure_hook(kind) for kind in (tuple[str, ...], tuple[int, ...])}
 
-    def names(value: Any, kind: type) -> tuple[str, ...]:
+    def items(value: Any, kind: type) -> tuple:
         if not isinstance(value, list):  # a string is iterable too, but not a list of names
-            raise _WrongType("must be a list of strings")
-        return items(value, kind)
+            raise _WrongType("must be a list of strings" if kind == tuple[str, ...] else "must be a list of integers")
+        return lists[kind](value, kind)
 
-    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], names)
+    converter.register_structure_hook_func(lambda kind: kind in lists, items)
     return converter
 
 

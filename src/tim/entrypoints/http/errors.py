@@ -1,5 +1,6 @@
 """Every error as JSON: `{"code": <status>, "message": "..."}`, plus
-`details` for field problems and `tag` for a tag name already taken.
+`details` for field problems (and for the unknown ids of a bulk edit) and
+`tag` for a tag name already taken.
 
 Domain errors map to status codes by class; Starlette's own errors (unknown
 route, wrong method) keep their status; anything unexpected becomes a 500
@@ -20,6 +21,7 @@ from tim.domain.model.errors import (
     AccessDenied,
     ChecksumMismatch,
     Conflict,
+    ImagesNotFound,
     InvalidInput,
     NotFound,
     RangeNotSatisfiable,
@@ -94,6 +96,8 @@ def domain_error(request: Request, error: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(error, InvalidInput):
         extra["details"] = [{"field": p.field, "message": p.message} for p in error.problems]
+    if isinstance(error, ImagesNotFound):
+        extra["details"] = [{"field": "ids", "message": f"image {image_id} does not exist"} for image_id in error.ids]
     if isinstance(error, TagNameTaken):
         extra["tag"] = tag_json(error.existing)
     message = error.message

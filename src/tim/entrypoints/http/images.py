@@ -1,5 +1,6 @@
-"""The endpoints of /images, /images/{image_id}, /images/{image_id}/complete
-and /upload (declared in api.py)."""
+"""The endpoints of /images, /images/tags, /images/{image_id},
+/images/{image_id}/tags, /images/{image_id}/complete and /upload (declared
+in api.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ from starlette.responses import Response
 
 from tim.entrypoints.http import context
 from tim.entrypoints.http.access_log import note
-from tim.entrypoints.http.bodies import ImageCreateInput, ImageUpdateInput, UploadCreateInput, decode_image_data
+from tim.entrypoints.http.bodies import (
+    BulkTagEditInput,
+    ImageCreateInput,
+    ImageUpdateInput,
+    TagEditInput,
+    UploadCreateInput,
+    decode_image_data,
+)
 from tim.entrypoints.http.context import caller, manager, read
 from tim.entrypoints.http.queries import query
-from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, page_json
+from tim.entrypoints.http.responses import JSONResponse, created_image_json, image_json, image_page_json
 
 # Sync endpoints run in Starlette's threadpool; async ones read on the event
 # loop and hand the blocking use case to the threadpool.
@@ -20,7 +28,7 @@ from tim.entrypoints.http.responses import JSONResponse, created_image_json, ima
 
 async def list_images(request: Request) -> Response:
     page = await read(request, manager(request).list_images, **query(request))
-    return JSONResponse(page_json(page, context.image_json(request)))
+    return JSONResponse(image_page_json(page, context.image_json(request)))
 
 
 async def create_image(request: Request, body: ImageCreateInput) -> Response:
@@ -41,12 +49,32 @@ def get_image(request: Request) -> Response:
 
 
 async def update_image(request: Request, body: ImageUpdateInput) -> Response:
-    image = await run_in_threadpool(manager(request).update_image_tags, request.path_params["image_id"], tags=body.tags)
+    image = await run_in_threadpool(
+        manager(request).update_image_tags, request.path_params["image_id"], tags=body.tags, by=caller(request)
+    )
     return JSONResponse(image_json(image))
 
 
+async def edit_image_tags(request: Request, body: TagEditInput) -> Response:
+    image = await run_in_threadpool(
+        manager(request).edit_image_tags,
+        request.path_params["image_id"],
+        add=body.add,
+        remove=body.remove,
+        by=caller(request),
+    )
+    return JSONResponse(image_json(image))
+
+
+async def edit_tags_of_images(request: Request, body: BulkTagEditInput) -> Response:
+    updated = await run_in_threadpool(
+        manager(request).edit_tags_of_images, ids=body.ids, add=body.add, remove=body.remove, by=caller(request)
+    )
+    return JSONResponse({"updated": updated})
+
+
 def delete_image(request: Request) -> Response:
-    manager(request).delete_image(request.path_params["image_id"])
+    manager(request).delete_image(request.path_params["image_id"], by=caller(request))
     return Response(status_code=204)
 
 

@@ -58,7 +58,7 @@ def document(operations: Sequence[Operation], limits: Limits, server_url: str) -
     schemas = _Schemas(limits)
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations:
-        item = paths.setdefault(operation.path, {})
+        item = paths.setdefault(operation.template, {})
         if operation.path_names:
             item["parameters"] = [_parameter(PATH[name], schemas) for name in operation.path_names]
         item[operation.method.lower()] = _operation(operation, operations, schemas)

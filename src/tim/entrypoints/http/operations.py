@@ -20,7 +20,8 @@ from attrs import field, frozen
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope as ASGIScope
 
 from tim.domain.model.access import Scope
 from tim.entrypoints.http.auth import authorize
@@ -85,7 +86,13 @@ class Operation:
 
     @property
     def path_names(self) -> list[str]:
-        return re.findall(r"{(\w+)}", self.path)
+        return re.findall(r"{(\w+)(?::\w+)?}", self.path)
+
+    @property
+    def template(self) -> str:
+        """The path as OpenAPI writes it: without Starlette's converters
+        (`{name:path}`, which lets a name hold a slash, is `{name}`)."""
+        return re.sub(r"{(\w+):\w+}", r"{\1}", self.path)
 
     @property
     def json_body(self) -> type | None:
@@ -113,7 +120,28 @@ def routes(operations: Sequence[Operation], prefix: str) -> list[Route]:
         if operation.method in on_path:
             raise ValueError(f"{operation.method} {operation.path} is declared twice")
         on_path[operation.method] = operation
-    return [Route(prefix + path, _dispatch(by_method), methods=list(by_method)) for path, by_method in paths.items()]
+    literals = [prefix + path for path in paths if "{" not in path]
+    return [_Route(prefix + path, _dispatch(by_method), list(by_method), literals) for path, by_method in paths.items()]
+
+
+class _Route(Route):
+    """A route that leaves the literal paths it would match as a template
+    to their own routes, whatever the method: PUT /images/tags is a 405 of
+    /images/tags, not a PUT of the image "tags"."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], methods: list[str], literals: list[str]):
+        super().__init__(path, endpoint, methods=methods)
+        self._literal_parameters = [
+            {name: self.param_convertors[name].convert(value) for name, value in found.groupdict().items()}
+            for found in map(self.path_regex.match, literals)
+            if found is not None and found.groupdict()
+        ]
+
+    def matches(self, scope: ASGIScope) -> tuple[Match, ASGIScope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE and child_scope.get("path_params") in self._literal_parameters:
+            return Match.NONE, {}
+        return match, child_scope
 
 
 def _dispatch(by_method: dict[str, Operation]) -> Callable[[Request], Awaitable[Response]]:

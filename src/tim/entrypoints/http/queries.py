@@ -16,6 +16,7 @@ from attrs import frozen
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
+from tim.domain.model.cursors import MAX_CURSOR_LENGTH
 from tim.domain.model.errors import FieldProblem, InvalidInput
 from tim.domain.model.paging import MAX_PAGE_SIZE
 from tim.domain.model.search import MAX_TERMS
@@ -106,25 +107,33 @@ PAGING = Parameters(
         Parameter("limit", schemas.PAGE_SIZE | {"default": MAX_PAGE_SIZE}, "How many items to return at one time"),
     )
 )
-IMAGE_LIST = PAGING.plus(
-    Parameter(
-        "start_timestamp",
-        schemas.TIMESTAMP,
-        "Records created on or after this time, in seconds since the epoch (0: unbounded); "
-        "not after end_timestamp",
-    ),
-    Parameter(
-        "end_timestamp",
-        schemas.TIMESTAMP,
-        "Records created on or before this time, in seconds since the epoch (0: unbounded)",
-    ),
-    Parameter("uploaded_only", schemas.FLAG, "Only records whose file is stored: true, false, 1 or 0 (any case)"),
-    Parameter(
-        "created_by",
-        schemas.principal_filter,
-        "Only records created by this principal (exact match; empty: everyone)",
-    ),
+CURSOR = Parameter(
+    "cursor",
+    {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH, "pattern": "^[A-Za-z0-9_-]+$"},
+    "Where the page starts: a previous page's meta.next_cursor, with the same filters; not with page",
 )
+IMAGE_FILTERS = Parameters(
+    (
+        Parameter(
+            "start_timestamp",
+            schemas.TIMESTAMP,
+            "Records created on or after this time, in seconds since the epoch (0: unbounded); "
+            "not after end_timestamp",
+        ),
+        Parameter(
+            "end_timestamp",
+            schemas.TIMESTAMP,
+            "Records created on or before this time, in seconds since the epoch (0: unbounded)",
+        ),
+        Parameter("uploaded_only", schemas.FLAG, "Only records whose file is stored: true, false, 1 or 0 (any case)"),
+        Parameter(
+            "created_by",
+            schemas.principal_filter,
+            "Only records created by this principal (exact match; empty: everyone)",
+        ),
+    )
+)
+IMAGE_LIST = PAGING.plus(*IMAGE_FILTERS.each, CURSOR)
 ALL_IMAGES = IMAGE_LIST.plus(
     Parameter(
         "sha256",
@@ -136,13 +145,35 @@ ALL_IMAGES = IMAGE_LIST.plus(
 PREVIEW = Parameters(
     (Parameter("size", {"type": "integer", "minimum": 64, "maximum": 1024, "default": 256}, "The largest width and height of the preview, in pixels"),)
 )
-IMAGE_SEARCH = IMAGE_LIST.plus(
-    _terms("exact_tags", "Tags the image must all carry (case-sensitive)"),
+SEARCH_TERMS = (
+    _terms("exact_tags", "Tags the image must all carry (case-sensitive; an alias means its tag)"),
     _terms(
         "match_tags",
         "Patterns that each must match one of the image's tags, case-insensitive, `%` as wildcard "
         "(any other character stands for itself)",
     ),
+    _terms("any_tags", "Tags of which the image carries at least one (OR)"),
+    _terms("exclude_tags", "Tags the image carries none of (NOT)"),
+    _terms("exclude_match_tags", "Patterns that none of the image's tags matches"),
+    Parameter("untagged", schemas.FLAG, "Only images that carry no tag at all: true, false, 1 or 0"),
+)
+IMAGE_SEARCH = IMAGE_LIST.plus(*SEARCH_TERMS)
+IMAGE_EXPORT = IMAGE_FILTERS.plus(*SEARCH_TERMS)
+TAG_LIST = PAGING.plus(
+    Parameter(
+        "prefix",
+        schemas.TAG_PREFIX,
+        "Only tags whose case-folded name starts with the case-folded prefix, most used first",
+    )
+)
+HISTORY = Parameters(
+    (
+        Parameter("since", schemas.TIMESTAMP, "Only events at or after this time, in seconds since the epoch"),
+        Parameter("by", schemas.principal_filter, "Only events made by this principal (empty: everyone)"),
+        Parameter("image_id", schemas.ID, "Only events of this image"),
+        PAGING.each[1],
+        CURSOR,
+    )
 )
 # What tim's own signed blob URLs carry; the signature check decides what
 # each method needs (a GET URL with a `length` is a tampered one: 403).
@@ -169,5 +200,6 @@ PATH = {
         ("image_id", schemas.ID, "The image's id (any other text names no image: 404)"),
         ("tag_id", schemas.ID, "The tag's id (any other text names no tag: 404)"),
         ("key", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "The stored object, chosen by tim"),
+        ("name", {"type": "string", "minLength": 1}, "The alias (any text that is no alias of the tag: 404)"),
     ]
 }

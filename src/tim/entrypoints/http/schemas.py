@@ -19,6 +19,7 @@ from typing import Any, Union
 from attrs import frozen
 
 from tim.domain.model.fields import INT64_MAX, WHITE_SPACE
+from tim.domain.model.edits import MAX_BULK_IMAGES
 from tim.domain.model.images import MAX_FILENAME_LENGTH, MAX_PRINCIPAL_LENGTH
 from tim.domain.model.paging import MAX_PAGE_NUMBER, MAX_PAGE_SIZE
 from tim.domain.model.tags import MAX_TAG_NAME_LENGTH, SEARCH_DELIMITER
@@ -103,6 +104,14 @@ def tag_terms(limits: Limits) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^{term}(?:\\|{term})*$"}
 
 
+TAG_PREFIX = {
+    "type": "string",
+    "pattern": f"^[^{_class(_forbidden() + SEARCH_DELIMITER)}]{{0,{MAX_TAG_NAME_LENGTH}}}$",
+    "description": f"Normalized to Unicode NFC, then 0..{MAX_TAG_NAME_LENGTH} characters; no `|`, no control or "
+    "format characters",
+}
+
+
 def tag_names(limits: Limits) -> dict[str, Any]:
     return {
         "type": "array",
@@ -152,6 +161,8 @@ def base64_file(limits: Limits) -> dict[str, Any]:
 
 
 ID = {"type": "integer", "minimum": 1, "maximum": INT64_MAX}
+# A bulk edit's images: every one of them must exist.
+image_ids = {"type": "array", "items": ID, "minItems": 1, "maxItems": MAX_BULK_IMAGES}
 COUNT = {"type": "integer", "minimum": 0}
 TIMESTAMP = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
 PAGE_NUMBER = {"type": "integer", "minimum": 0, "maximum": MAX_PAGE_NUMBER}

@@ -8,9 +8,9 @@ from starlette.responses import Response
 from tim.entrypoints.http import context
 from tim.entrypoints.http.context import manager, read
 from tim.entrypoints.http.queries import query
-from tim.entrypoints.http.responses import JSONResponse, page_json
+from tim.entrypoints.http.responses import JSONResponse, image_page_json
 
 
 async def search_images(request: Request) -> Response:
     page = await read(request, manager(request).search_images, **query(request))
-    return JSONResponse(page_json(page, context.image_json(request)))
+    return JSONResponse(image_page_json(page, context.image_json(request)))
