@@ -210,7 +210,7 @@ def test_a_remote_import_goes_through_signed_urls_and_resumes_an_interrupted_upl
     # import's own lookup of those bytes found the file in S3 first and tim
     # settled it there (reads look for pending uploads, as many as they
     # can): then tim has the bytes already.
-    settled_by_lookup = f"tim has these bytes already (image {unconfirmed['id']})" in result.stdout
+    settled_by_lookup = f"tim has these bytes already (image {unconfirmed['id']})" in result.stdout + result.stderr
     imported = "imported 4 files" if settled_by_lookup and kind == "postgres-s3" else "imported 5 files"
     assert result.returncode == 0 and result.stdout.startswith(imported), result.stdout + result.stderr
     with served.client() as api:

@@ -62,6 +62,13 @@ class PostingIndex:
             records = [record or by_id[image_id] for image_id, record in zip(found.results, records)]
         return found.with_results(records)
 
+    def forget_records(self) -> None:
+        """Drop the records kept for pages shown again: every record of the
+        next searches is read from the database (benchmarks/search.py
+        measures them so)."""
+        with self._lock:
+            self._recent.clear()
+
     def tags(self, view: CatalogView, listing: TagListing, page: PageRequest) -> Page[TagRecord]:
         with self._lock:
             return self._caught_up(view).tags(listing, page)
